@@ -101,8 +101,8 @@ void sock_addr_set_port(sockaddr_any_t *a, uint16_t port)
 int sock_wait(int fd, short events, int64_t timeout_ns)
 {
     struct pollfd p = {.fd = fd, .events = events};
-    int ms = timeout_ns < 0 ? -1 : (int)((timeout_ns + VMTP_NS_PER_MS - 1) / VMTP_NS_PER_MS);
-    int n = poll(&p, 1, ms);
+    struct timespec ts = clock_ns_to_ts(timeout_ns > 0 ? timeout_ns : 0);
+    int n = ppoll(&p, 1, timeout_ns < 0 ? NULL : &ts, NULL);
     if (n < 0)
         return errno == EINTR ? 0 : -errno;
     return n > 0;

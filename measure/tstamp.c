@@ -10,6 +10,9 @@
 #include <netinet/in.h>
 #include <string.h>
 
+/* Linux 6.2; Debian 12's headers predate it. */
+#define S_OPT_ID_TCP (1 << 16)
+
 #ifndef SO_MEMINFO
 #define SO_MEMINFO 55
 #endif
@@ -32,7 +35,14 @@ int tstamp_enable(int fd, bool tx, bool rx)
         flags |= SOF_TIMESTAMPING_RX_SOFTWARE;
     if (tx)
         flags |= SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_OPT_ID | SOF_TIMESTAMPING_OPT_TSONLY;
-    if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPING, &flags, sizeof flags) < 0)
+    int proto = 0;
+    socklen_t plen = sizeof proto;
+    bool tcp = getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &plen) == 0 && proto == IPPROTO_TCP;
+    /* TCP keys count bytes; OPT_ID_TCP starts them at the next byte written rather than at the
+     * oldest unacknowledged one, so keys do not depend on what is still in flight. */
+    if (tx && tcp && setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPING, &(int){flags | S_OPT_ID_TCP}, sizeof flags) == 0)
+        flags |= S_OPT_ID_TCP;
+    else if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPING, &flags, sizeof flags) < 0)
         return -errno;
     if (rx) {
         int one = 1;

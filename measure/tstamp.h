@@ -27,7 +27,8 @@ const char *tstamp_source_name(tstamp_source_t src);
 #define TSTAMP_CMSG_SPACE 256
 
 /* Asks for software RX stamps (rx) and/or software TX stamps on the error queue (tx), keyed
- * by OPT_ID (UDP/ICMP: one key per sendmsg from 0; TCP: byte offset of each send's last byte)
+ * by OPT_ID (UDP/ICMP: one key per sendmsg from 0; TCP: offset of each send's last byte, from
+ * 0 at the next byte written where the kernel has OPT_ID_TCP, else from the oldest unacked byte)
  * with OPT_TSONLY (no packet copy). Also enables SO_RXQ_OVFL when rx. Returns 0 or -errno. */
 int tstamp_enable(int fd, bool tx, bool rx);
 

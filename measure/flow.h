@@ -1,0 +1,34 @@
+/* flow.h — what every engine loop is given: its sockets, its schedule, a stop flag and a place
+ * to report progress. One flow_t drives one end of one test (tcpflow, udpflow, rr).
+ */
+#ifndef VMTP_FLOW_H
+#define VMTP_FLOW_H
+
+#include "report.h"
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+/* Called from the engine's calling thread once per progress period. */
+typedef void (*flow_interval_fn)(const interval_t *iv, void *arg);
+
+typedef struct {
+    const int *fds;           /* connected data sockets (not owned); TCP: one per stream */
+    unsigned nfds;            /* number of fds */
+    const test_spec_t *spec;  /* the test (not owned) */
+    int64_t start_mono_ns;    /* CLOCK_MONOTONIC start of the data phase (0 = now) */
+    const atomic_bool *stop;  /* becomes true to abort (not owned, never NULL) */
+    /* Receiver of a UDP test: set once the sender's DONE arrived, with its datagram count, so
+     * the receiver can stop as soon as everything arrived (or after a silence). */
+    const atomic_bool *peer_done;          /* may be NULL when no control channel exists */
+    const _Atomic uint64_t *peer_tx_packets; /* valid once *peer_done */
+    flow_interval_fn on_interval; /* may be NULL */
+    void *cb_arg;             /* passed to on_interval */
+} flow_t;
+
+/* Linger bound after the sender finished: a receiver stops once nothing arrived for this long. */
+#define FLOW_DRAIN_SILENCE_NS (250 * 1000 * 1000LL)
+/* A receiver gives up on a sender that sends nothing at all for this long after the start. */
+#define FLOW_IDLE_LIMIT_NS (30 * 1000 * 1000 * 1000LL)
+
+#endif

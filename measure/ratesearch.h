@@ -1,0 +1,61 @@
+/* ratesearch.h — finding the UDP rate a path carries, by running trials.
+ *
+ * Two searches, both seeded by one unpaced probe trial (the sender as fast as it can go) whose
+ * received rate R0 bounds what the path can carry, unless a maximum rate is given:
+ *  - RATESEARCH_RFC2544: the highest offered rate whose trial passes — loss <= threshold AND
+ *    the receiver kept pace (received rate >= RATESEARCH_KEEP_PACE of the sent rate; a path
+ *    that queues the excess has not carried the offered rate even when it lost nothing yet).
+ *    Rates step down from the ceiling until a trial passes, then bisect between the best pass
+ *    and the lowest failure until they are within `resolution` of each other.
+ *  - RATESEARCH_VMTP: VMTP's search for a rate whose loss falls inside [loss_min, loss_max] %
+ *    (cfg udp_loss_rate_range), with its rules: a trial that received < 80 % of the requested
+ *    rate moves the request half-way to what was received; too little loss raises the floor,
+ *    too much lowers the ceiling; stop when converged or the range is within 5 %.
+ * The decision logic is pure; trials run through the caller's function.
+ */
+#ifndef VMTP_RATESEARCH_H
+#define VMTP_RATESEARCH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define RATESEARCH_MAX_TRIALS 100
+#define RATESEARCH_KEEP_PACE 0.99
+
+typedef enum { RATESEARCH_VMTP = 1, RATESEARCH_RFC2544 = 2 } ratesearch_mode_t;
+
+typedef struct {
+    ratesearch_mode_t mode; /* which search */
+    double loss_min;        /* VMTP: lower end of the loss window, % */
+    double loss_max;        /* VMTP: upper end, % */
+    double loss_threshold;  /* RFC 2544: highest acceptable loss, % */
+    uint64_t rate_max;      /* highest rate to try, bit/s; 0 = seed with an unpaced probe */
+    unsigned max_trials;    /* bound on trials, probe included (<= RATESEARCH_MAX_TRIALS) */
+    double resolution;      /* RFC 2544: stop when (fail - pass) / fail < this (e.g. 0.01) */
+} ratesearch_cfg_t;
+
+/* One trial: the request and what came of it. */
+typedef struct {
+    uint64_t rate_bps; /* requested payload rate (0 = unpaced probe) */
+    double tx_bps;     /* payload rate the sender achieved */
+    double rx_bps;     /* payload rate the receiver got */
+    double loss_pct;   /* lost / sent */
+    bool pass;         /* met the search's criterion */
+} ratesearch_trial_t;
+
+/* Runs one trial at rate_bps (0 = unpaced) as trial number idx; fills tx_bps, rx_bps and
+ * loss_pct of *t. Returns 0 or -errno (which ends the search). */
+typedef int (*ratesearch_trial_fn)(unsigned idx, uint64_t rate_bps, ratesearch_trial_t *t, void *arg);
+
+/* Result of a search. */
+typedef struct {
+    ratesearch_trial_t trials[RATESEARCH_MAX_TRIALS]; /* every trial, in order */
+    unsigned ntrials;  /* trials run */
+    int best;          /* index of the reported trial, -1 if none */
+    bool converged;    /* the criterion was met (VMTP: loss in the window; RFC 2544: resolution reached) */
+} ratesearch_result_t;
+
+/* Runs the search. Returns 0, or the first error of a trial (res keeps the trials so far). */
+int ratesearch_run(const ratesearch_cfg_t *cfg, ratesearch_trial_fn fn, void *arg, ratesearch_result_t *res);
+
+#endif

@@ -1,0 +1,290 @@
+/* tcpflow.c — TCP bulk sender and receiver; see tcpflow.h. */
+#include "tcpflow.h"
+
+#include "vmtp/clock.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#define S_RECV_BUF (256 * 1024)
+#define S_POLL_NS (50 * VMTP_NS_PER_MS)
+
+typedef struct s_ctx s_ctx_t;
+
+/* One stream's worker and its counters (shared with the sampling thread). */
+typedef struct {
+    pthread_t tid;             /* worker thread */
+    bool started;              /* tid is joinable */
+    int fd;                    /* data socket (not owned) */
+    _Atomic uint64_t bytes;    /* bytes moved so far */
+    _Atomic uint64_t measured; /* receiver: bytes inside the measurement window */
+    _Atomic int64_t last_mono; /* receiver: arrival time of the last counted bytes */
+    _Atomic bool done;         /* worker finished */
+    int err;                   /* worker's error (0 or -errno), read after join */
+    s_ctx_t *ctx;              /* not owned */
+} s_stream_t;
+
+struct s_ctx {
+    const flow_t *flow;       /* not owned */
+    int64_t start_mono;       /* data phase start */
+    int64_t end_mono;         /* sender: stop writing at this time */
+    _Atomic int64_t t0_mono;  /* receiver: first arrival on any stream (0 = none yet) */
+    s_stream_t *streams;      /* flow->nfds entries */
+};
+
+static bool s_stopped(const s_ctx_t *c) { return atomic_load(c->flow->stop); }
+
+static void s_set_timeouts(int fd)
+{
+    struct timeval tv = {.tv_sec = 0, .tv_usec = (suseconds_t)(S_POLL_NS / 1000)};
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+}
+
+static void *s_send_worker(void *arg)
+{
+    s_stream_t *s = arg;
+    s_ctx_t *c = s->ctx;
+    uint32_t len = c->flow->spec->len;
+    char *buf = malloc(len);
+    if (!buf) {
+        s->err = -ENOMEM;
+        goto out;
+    }
+    /* A pattern rather than zeros, so no compression on the path can flatter the result. */
+    for (uint32_t i = 0; i < len; i++)
+        buf[i] = (char)(i * 131u + 7u);
+    clock_sleep_until_mono(c->start_mono);
+    while (!s_stopped(c) && clock_mono_ns() < c->end_mono) {
+        ssize_t n = send(s->fd, buf, len, MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EAGAIN || errno == EINTR)
+                continue; /* send timeout: look at the clock and the stop flag again */
+            s->err = -errno;
+            break;
+        }
+        atomic_fetch_add(&s->bytes, (uint64_t)n);
+    }
+    shutdown(s->fd, SHUT_WR);
+out:
+    free(buf);
+    atomic_store(&s->done, true);
+    return NULL;
+}
+
+static void *s_recv_worker(void *arg)
+{
+    s_stream_t *s = arg;
+    s_ctx_t *c = s->ctx;
+    char *buf = malloc(S_RECV_BUF);
+    int64_t omit = c->flow->spec->omit_ns;
+    int64_t last_seen = clock_mono_ns();
+    if (!buf) {
+        s->err = -ENOMEM;
+        goto out;
+    }
+    while (!s_stopped(c)) {
+        ssize_t n = recv(s->fd, buf, S_RECV_BUF, 0);
+        int64_t now = clock_mono_ns();
+        if (n == 0)
+            break;
+        if (n < 0) {
+            if (errno != EAGAIN && errno != EINTR) {
+                s->err = -errno;
+                break;
+            }
+            if (now - last_seen > FLOW_IDLE_LIMIT_NS) {
+                s->err = -ETIMEDOUT;
+                break;
+            }
+            continue;
+        }
+        last_seen = now;
+        atomic_fetch_add(&s->bytes, (uint64_t)n);
+        int64_t t0 = 0;
+        if (atomic_compare_exchange_strong(&c->t0_mono, &t0, now))
+            continue; /* the first read's bytes arrived before the window opened */
+        if (now > t0 + omit) {
+            atomic_fetch_add(&s->measured, (uint64_t)n);
+            atomic_store(&s->last_mono, now);
+        }
+    }
+out:
+    free(buf);
+    atomic_store(&s->done, true);
+    return NULL;
+}
+
+static uint64_t s_sum_bytes(const s_ctx_t *c)
+{
+    uint64_t b = 0;
+    for (unsigned i = 0; i < c->flow->nfds; i++)
+        b += atomic_load(&c->streams[i].bytes);
+    return b;
+}
+
+static bool s_all_done(const s_ctx_t *c)
+{
+    for (unsigned i = 0; i < c->flow->nfds; i++)
+        if (!atomic_load(&c->streams[i].done))
+            return false;
+    return true;
+}
+
+static void s_read_tcpinfo(const s_ctx_t *c, tcpinfo_t *out)
+{
+    tcpinfo_t ti[TEST_MAX_STREAMS];
+    unsigned n = c->flow->nfds;
+    for (unsigned i = 0; i < n; i++)
+        tcpinfo_read(c->streams[i].fd, &ti[i]);
+    tcpinfo_combine(ti, n, out);
+}
+
+/* Samples progress until every worker is done. Sender periods start at the data-phase start,
+ * receiver periods at the first arrival. */
+static void s_sample(s_ctx_t *c, bool sender)
+{
+    const flow_t *f = c->flow;
+    int64_t period = f->spec->interval_ns;
+    int64_t base = sender ? c->start_mono : 0;
+    uint64_t prev_bytes = 0, prev_retrans = 0;
+    int64_t prev_t = 0;
+    uint64_t k = 1;
+    while (!s_all_done(c)) {
+        if (!base)
+            base = atomic_load(&c->t0_mono);
+        int64_t now = clock_mono_ns();
+        int64_t wake = now + S_POLL_NS;
+        if (period && base) {
+            int64_t next = base + (int64_t)k * period;
+            if (now >= next) {
+                interval_t iv = {.start_ns = prev_t, .end_ns = next - base};
+                uint64_t b = s_sum_bytes(c);
+                iv.bytes = b - prev_bytes;
+                prev_bytes = b;
+                if (sender) {
+                    s_read_tcpinfo(c, &iv.tcp);
+                    iv.retrans = iv.tcp.total_retrans - prev_retrans;
+                    prev_retrans = iv.tcp.total_retrans;
+                }
+                prev_t = iv.end_ns;
+                k++;
+                if (f->on_interval)
+                    f->on_interval(&iv, f->cb_arg);
+                continue;
+            }
+            if (next < wake)
+                wake = next;
+        }
+        clock_sleep_until_mono(wake);
+    }
+    /* A final partial period, if it is worth a line. */
+    if (period && base && f->on_interval) {
+        int64_t end = clock_mono_ns() - base;
+        uint64_t b = s_sum_bytes(c);
+        if (b > prev_bytes && end - prev_t > period / 10) {
+            interval_t iv = {.start_ns = prev_t, .end_ns = end, .bytes = b - prev_bytes};
+            if (sender) {
+                s_read_tcpinfo(c, &iv.tcp);
+                iv.retrans = iv.tcp.total_retrans - prev_retrans;
+            }
+            f->on_interval(&iv, f->cb_arg);
+        }
+    }
+}
+
+/* Starts one worker per stream, samples, joins. Returns the first worker error. */
+static int s_run(const flow_t *flow, bool sender, s_ctx_t *c)
+{
+    int rc = 0;
+    memset(c, 0, sizeof *c);
+    c->flow = flow;
+    c->start_mono = flow->start_mono_ns ? flow->start_mono_ns : clock_mono_ns();
+    c->end_mono = c->start_mono + flow->spec->duration_ns;
+    if (!flow->nfds || flow->nfds > TEST_MAX_STREAMS)
+        return -EINVAL;
+    c->streams = calloc(flow->nfds, sizeof *c->streams);
+    if (!c->streams)
+        return -ENOMEM;
+    for (unsigned i = 0; i < flow->nfds; i++) {
+        s_stream_t *s = &c->streams[i];
+        s->fd = flow->fds[i];
+        s->ctx = c;
+        s_set_timeouts(s->fd);
+        if (pthread_create(&s->tid, NULL, sender ? s_send_worker : s_recv_worker, s) != 0) {
+            rc = -EAGAIN;
+            atomic_store(&s->done, true);
+            continue;
+        }
+        s->started = true;
+    }
+    s_sample(c, sender);
+    for (unsigned i = 0; i < flow->nfds; i++) {
+        if (c->streams[i].started)
+            pthread_join(c->streams[i].tid, NULL);
+        if (!rc && c->streams[i].err)
+            rc = c->streams[i].err;
+    }
+    return rc;
+}
+
+int tcpflow_send(const flow_t *flow, report_t *out)
+{
+    s_ctx_t c;
+    const test_spec_t *spec = flow->spec;
+    if (spec->rate_bps) {
+        uint64_t per_stream = spec->rate_bps / 8 / (flow->nfds ? flow->nfds : 1);
+        for (unsigned i = 0; i < flow->nfds; i++)
+            setsockopt(flow->fds[i], SOL_SOCKET, SO_MAX_PACING_RATE, &per_stream, sizeof per_stream);
+    }
+    int64_t real_minus_mono = clock_real_ns() - clock_mono_ns();
+    cpu_sample_t cpu0, cpu1;
+    cpu_sample(&cpu0);
+    int rc = s_run(flow, true, &c);
+    cpu_sample(&cpu1);
+    out->role = ROLE_SENDER;
+    out->tx_bytes = c.streams ? s_sum_bytes(&c) : 0;
+    out->tx_start_real_ns = c.start_mono + real_minus_mono;
+    out->tx_end_real_ns = clock_mono_ns() + real_minus_mono;
+    if (c.streams)
+        s_read_tcpinfo(&c, &out->tcp);
+    cpu_diff(&cpu0, &cpu1, &out->cpu);
+    free(c.streams);
+    return rc;
+}
+
+int tcpflow_recv(const flow_t *flow, report_t *out)
+{
+    s_ctx_t c;
+    int64_t real_minus_mono = clock_real_ns() - clock_mono_ns();
+    cpu_sample_t cpu0, cpu1;
+    cpu_sample(&cpu0);
+    int rc = s_run(flow, false, &c);
+    cpu_sample(&cpu1);
+    out->role = ROLE_RECEIVER;
+    if (c.streams) {
+        int64_t t0 = atomic_load(&c.t0_mono), last = 0;
+        uint64_t measured = 0;
+        for (unsigned i = 0; i < flow->nfds; i++) {
+            measured += atomic_load(&c.streams[i].measured);
+            int64_t l = atomic_load(&c.streams[i].last_mono);
+            if (l > last)
+                last = l;
+        }
+        out->rx_bytes_total = s_sum_bytes(&c);
+        out->rx_bytes = measured;
+        if (t0) {
+            int64_t wstart = t0 + flow->spec->omit_ns;
+            out->rx_start_real_ns = wstart + real_minus_mono;
+            out->rx_end_real_ns = (last > wstart ? last : wstart) + real_minus_mono;
+        }
+    }
+    cpu_diff(&cpu0, &cpu1, &out->cpu);
+    free(c.streams);
+    return rc;
+}

@@ -1,0 +1,277 @@
+/* udpflow.c — paced UDP sender and receiver; see udpflow.h. */
+#include "udpflow.h"
+
+#include "dpwire.h"
+#include "pacer.h"
+#include "sockutil.h"
+#include "tstamp.h"
+#include "udpstats.h"
+#include "vmtp/clock.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+
+#define S_BATCH 64
+#define S_POLL_NS (50 * VMTP_NS_PER_MS)
+#define S_RX_SNAP 64 /* bytes of each datagram the receiver copies: the header is enough */
+
+int udpflow_send(const flow_t *flow, report_t *out)
+{
+    const test_spec_t *spec = flow->spec;
+    int fd = flow->fds[0];
+    int rc = 0;
+    uint8_t hdr[S_BATCH][DP_DGRAM_HDR_LEN];
+    struct iovec iov[S_BATCH][2];
+    struct mmsghdr msgs[S_BATCH];
+    uint32_t fill_len = spec->len - DP_DGRAM_HDR_LEN;
+    char *fill = calloc(1, fill_len ? fill_len : 1);
+    if (!fill)
+        return -ENOMEM;
+    for (uint32_t i = 0; i < fill_len; i++)
+        fill[i] = (char)(i * 131u + 7u);
+    memset(msgs, 0, sizeof msgs);
+    for (int i = 0; i < S_BATCH; i++) {
+        iov[i][0] = (struct iovec){.iov_base = hdr[i], .iov_len = DP_DGRAM_HDR_LEN};
+        iov[i][1] = (struct iovec){.iov_base = fill, .iov_len = fill_len};
+        msgs[i].msg_hdr.msg_iov = iov[i];
+        msgs[i].msg_hdr.msg_iovlen = 2;
+    }
+    if (spec->sndbuf)
+        sock_set_buffers(fd, (int)spec->sndbuf, 0);
+    /* Wake-ups as exact as the kernel allows: the default 50 us slack would make bursts. */
+    prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
+
+    int64_t start = flow->start_mono_ns ? flow->start_mono_ns : clock_mono_ns();
+    int64_t end = start + spec->duration_ns;
+    int64_t warm_end = start + spec->omit_ns;
+    int64_t real_minus_mono = clock_real_ns() - clock_mono_ns();
+    pacer_t pacer = pacer_init(start, spec->len, spec->rate_bps);
+    uint64_t seq = 0, sent = 0, omitted = 0, errors = 0;
+    cpu_sample_t cpu0, cpu1;
+    cpu_sample(&cpu0);
+    clock_sleep_until_mono(start);
+    int64_t first_real = 0, last_mono = start;
+    int64_t next_interval = spec->interval_ns ? start + spec->interval_ns : 0;
+    interval_t iv = {0};
+    uint64_t iv_bytes0 = 0, iv_pkts0 = 0;
+    for (;;) {
+        if (atomic_load(flow->stop))
+            break;
+        int64_t now = clock_mono_ns();
+        if (now >= end)
+            break;
+        if (next_interval && now >= next_interval) {
+            iv.end_ns = next_interval - start;
+            iv.bytes = (sent + omitted) * spec->len - iv_bytes0;
+            iv.packets = sent + omitted - iv_pkts0;
+            iv_bytes0 += iv.bytes;
+            iv_pkts0 += iv.packets;
+            if (flow->on_interval)
+                flow->on_interval(&iv, flow->cb_arg);
+            iv.start_ns = iv.end_ns;
+            next_interval += spec->interval_ns;
+        }
+        uint64_t due = pacer_due(&pacer, now, S_BATCH);
+        if (!due) {
+            int64_t wake = pacer_next(&pacer);
+            if (wake > end)
+                wake = end;
+            if (next_interval && wake > next_interval)
+                wake = next_interval;
+            if (wake - now > S_POLL_NS)
+                wake = now + S_POLL_NS;
+            clock_sleep_until_mono(wake);
+            continue;
+        }
+        bool warm = now < warm_end;
+        for (uint64_t i = 0; i < due; i++) {
+            dp_dgram_t d = {.kind = DP_DGRAM_DATA, .flags = warm ? DP_DGRAM_F_WARMUP : 0,
+                            .seq = seq + i, .tx_real_ns = clock_real_ns()};
+            dp_dgram_put(hdr[i], &d);
+        }
+        int n = sendmmsg(fd, msgs, (unsigned)due, 0);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == ENOBUFS || errno == ECONNREFUSED || errno == EHOSTUNREACH ||
+                errno == ENETUNREACH) {
+                /* Counted and skipped: the schedule moves on, the test does not stall. */
+                errors++;
+                pacer_advance(&pacer, 1);
+                continue;
+            }
+            rc = -errno;
+            break;
+        }
+        if (!first_real && n > 0)
+            first_real = clock_real_ns();
+        seq += (uint64_t)n;
+        if (warm)
+            omitted += (uint64_t)n;
+        else
+            sent += (uint64_t)n;
+        pacer_advance(&pacer, (uint64_t)n);
+        last_mono = clock_mono_ns();
+    }
+    cpu_sample(&cpu1);
+    out->role = ROLE_SENDER;
+    out->tx_packets = sent;
+    out->tx_omitted = omitted;
+    out->tx_bytes = sent * spec->len;
+    out->tx_errors = errors;
+    out->tx_start_real_ns = first_real ? first_real : start + real_minus_mono;
+    out->tx_end_real_ns = last_mono + real_minus_mono;
+    cpu_diff(&cpu0, &cpu1, &out->cpu);
+    free(fill);
+    return rc;
+}
+
+/* Receiver state shared by the batch handler. */
+typedef struct {
+    udpstats_t st;         /* accounting of measured datagrams */
+    uint64_t omitted;      /* warm-up datagrams received */
+    uint64_t foreign;      /* not ours */
+    uint64_t kernel_stamps; /* datagrams with a kernel RX stamp */
+    uint32_t ovfl;         /* highest SO_RXQ_OVFL count seen */
+    tstamp_source_t source; /* best RX stamp source seen */
+} s_rx_t;
+
+static void s_rx_batch(s_rx_t *rx, struct mmsghdr *msgs, int n, uint8_t bufs[][S_RX_SNAP])
+{
+    int64_t user_real = clock_real_ns();
+    for (int i = 0; i < n; i++) {
+        dp_dgram_t d;
+        size_t got = msgs[i].msg_len < S_RX_SNAP ? msgs[i].msg_len : S_RX_SNAP;
+        tstamp_rx_t ts;
+        tstamp_parse_rx(&msgs[i].msg_hdr, &ts);
+        if (ts.have_ovfl && ts.ovfl > rx->ovfl)
+            rx->ovfl = ts.ovfl;
+        if (dp_dgram_parse(bufs[i], got, &d) < 0 || d.kind != DP_DGRAM_DATA || msgs[i].msg_len < TEST_UDP_MIN_LEN) {
+            rx->foreign++;
+            continue;
+        }
+        if (d.flags & DP_DGRAM_F_WARMUP) {
+            rx->omitted++;
+            continue;
+        }
+        int64_t t = user_real;
+        if (ts.rx_real_ns) {
+            t = ts.rx_real_ns;
+            rx->kernel_stamps++;
+            if (ts.source > rx->source)
+                rx->source = ts.source;
+        }
+        udpstats_add(&rx->st, d.seq, d.tx_real_ns, t, msgs[i].msg_len);
+    }
+}
+
+int udpflow_recv(const flow_t *flow, report_t *out)
+{
+    const test_spec_t *spec = flow->spec;
+    int fd = flow->fds[0];
+    int rc = 0;
+    s_rx_t rx = {0};
+    struct mmsghdr msgs[S_BATCH];
+    struct iovec iov[S_BATCH];
+    uint8_t (*bufs)[S_RX_SNAP] = calloc(S_BATCH, S_RX_SNAP);
+    char (*ctl)[TSTAMP_CMSG_SPACE] = calloc(S_BATCH, TSTAMP_CMSG_SPACE);
+    if (!bufs || !ctl || udpstats_init(&rx.st, spec->clock_known ? -spec->clock_offset_ns : 0) < 0) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    sock_set_buffers(fd, 0, spec->rcvbuf ? (int)spec->rcvbuf : UDPFLOW_DEFAULT_RCVBUF);
+    tstamp_enable(fd, false, true);
+    rx.source = TSTAMP_SOURCE_USER;
+    cpu_sample_t cpu0, cpu1;
+    cpu_sample(&cpu0);
+    int64_t started = clock_mono_ns(), last_rx = 0, done_seen = 0;
+    int64_t base = 0, next_interval = 0;
+    interval_t iv = {0};
+    uint64_t iv_bytes0 = 0, iv_pkts0 = 0, iv_missing0 = 0;
+    for (;;) {
+        if (atomic_load(flow->stop))
+            break;
+        for (int i = 0; i < S_BATCH; i++) {
+            iov[i] = (struct iovec){.iov_base = bufs[i], .iov_len = S_RX_SNAP};
+            msgs[i].msg_hdr = (struct msghdr){.msg_iov = &iov[i], .msg_iovlen = 1, .msg_control = ctl[i],
+                                              .msg_controllen = TSTAMP_CMSG_SPACE};
+            msgs[i].msg_len = 0;
+        }
+        /* MSG_TRUNC: the kernel reports each datagram's full length but copies only the header. */
+        int n = recvmmsg(fd, msgs, S_BATCH, MSG_DONTWAIT | MSG_TRUNC, NULL);
+        int64_t now = clock_mono_ns();
+        if (n > 0) {
+            s_rx_batch(&rx, msgs, n, bufs);
+            last_rx = now;
+            if (!base && rx.st.unique) {
+                base = now;
+                next_interval = spec->interval_ns ? base + spec->interval_ns : 0;
+            }
+        } else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+            if (errno != ECONNREFUSED) { /* an ICMP error for an earlier send: not ours to fail on */
+                rc = -errno;
+                break;
+            }
+        }
+        if (next_interval && now >= next_interval) {
+            iv.end_ns = next_interval - base;
+            iv.bytes = rx.st.bytes - iv_bytes0;
+            iv.packets = rx.st.unique - iv_pkts0;
+            uint64_t missing = udpstats_missing(&rx.st);
+            iv.lost = missing > iv_missing0 ? missing - iv_missing0 : 0;
+            iv_bytes0 = rx.st.bytes;
+            iv_pkts0 = rx.st.unique;
+            iv_missing0 = missing;
+            if (flow->on_interval)
+                flow->on_interval(&iv, flow->cb_arg);
+            iv.start_ns = iv.end_ns;
+            next_interval += spec->interval_ns;
+        }
+        if (n > 0)
+            continue;
+        if (flow->peer_done && atomic_load(flow->peer_done)) {
+            if (!done_seen)
+                done_seen = now;
+            uint64_t expect = atomic_load(flow->peer_tx_packets);
+            int64_t quiet_since = last_rx > done_seen ? last_rx : done_seen;
+            if (rx.st.unique >= expect || now - quiet_since >= FLOW_DRAIN_SILENCE_NS)
+                break;
+        } else if (now - (last_rx ? last_rx : started) > FLOW_IDLE_LIMIT_NS + spec->duration_ns) {
+            rc = -ETIMEDOUT;
+            break;
+        }
+        int64_t wait = S_POLL_NS;
+        if (next_interval && next_interval - now < wait)
+            wait = next_interval - now;
+        sock_wait(fd, POLLIN, wait > 0 ? wait : 0);
+    }
+    cpu_sample(&cpu1);
+    int64_t drops = tstamp_socket_drops(fd);
+    out->role = ROLE_RECEIVER;
+    out->rx_packets = rx.st.unique;
+    out->rx_bytes = rx.st.bytes;
+    out->rx_bytes_total = rx.st.bytes + rx.omitted * spec->len;
+    out->rx_start_real_ns = rx.st.first_rx_real_ns;
+    out->rx_end_real_ns = rx.st.last_rx_real_ns;
+    out->rx_duplicates = rx.st.duplicates;
+    out->rx_reordered = rx.st.reordered;
+    out->rx_too_old = rx.st.too_old;
+    out->rx_foreign = rx.foreign;
+    out->rx_omitted = rx.omitted;
+    out->socket_drops = drops >= 0 ? (drops > rx.ovfl ? drops : rx.ovfl) : (rx.ovfl ? (int64_t)rx.ovfl : -1);
+    out->jitter_ns = rx.st.jitter_ns;
+    out->stamp_source = rx.kernel_stamps ? rx.source : TSTAMP_SOURCE_USER;
+    out->stamps_missing = rx.st.unique - (rx.kernel_stamps < rx.st.unique ? rx.kernel_stamps : rx.st.unique);
+    if (out->owd)
+        hist_merge(out->owd, rx.st.owd);
+    cpu_diff(&cpu0, &cpu1, &out->cpu);
+out:
+    udpstats_fini(&rx.st);
+    free(bufs);
+    free(ctl);
+    return rc;
+}
