@@ -1,0 +1,586 @@
+# shellcheck shell=bash
+# tests/netns/lib.sh — network-namespace test hosts for vmtp's integration tests.
+#
+# Source it from a bash test script, then call ns_init first:
+#
+#     . "$(dirname "$0")/lib.sh"
+#     ns_init                                   # SKIP (exit 77) unless root with `ip`
+#     a=$(ns_add a); b=$(ns_add b)
+#     ns_link "$a" veth0 198.18.0.1/30 "$b" veth0 198.18.0.2/30
+#     ...
+#     finish                                    # exit 1 if any assertion failed
+#
+# Safety rules (docs: TESTBED.md "Addresses and safety"):
+#   - addresses only from 198.18.0.0/15 (RFC 2544 benchmarking range), no default routes;
+#   - every name is run-unique (NS_PREFIX), so parallel runs never collide;
+#   - everything created is recorded in a per-run state directory and removed by ns_cleanup on every exit path;
+#   - processes are ended only by recorded PID (checked against their start time), or because they run inside
+#     one of *our* namespaces — never by name.
+#
+# State lives in files under NS_STATE, not in shell variables, so that `x=$(ns_add a)` and `pid=$(ns_bg ...)`
+# (which run in a subshell) still record what they created.
+#
+# Globals set by ns_init: NS_PREFIX (e.g. vt4242a1b2), NS_STATE (state directory), NS_NFT_TABLE.
+# Optional knobs: NS_IPV6=1 keeps IPv6 enabled in new namespaces (default: disabled, so that no address outside
+# 198.18.0.0/15 ever appears).
+
+NS_ROUTE=198.18.0.0/15
+# Shared by all runs on this machine (tmpfs, cleared at boot like the route itself): who added the unreachable
+# route, and which runs still rely on it. Guarded by flock on NS_ROUTE_DIR/lock.
+NS_ROUTE_DIR=${NS_ROUTE_DIR:-/run/vmtp-netns}
+# Never inherited from the environment: a child test must not adopt (and clean up) its parent's run.
+NS_PREFIX=
+NS_STATE=
+NS_NFT_TABLE=
+_NS_PASS=0
+_NS_FAIL=0
+
+# --- internal helpers -------------------------------------------------------------------------------------------
+
+# _ns_err MSG... : prints an error on stderr.
+_ns_err()
+{
+    printf '%s: error: %s\n' "${0##*/}" "$*" >&2
+}
+
+# _ns_skip REASON : prints "SKIP: REASON" and exits 77 (ctest SKIP_RETURN_CODE / automake convention).
+_ns_skip()
+{
+    printf 'SKIP: %s\n' "$*"
+    exit 77
+}
+
+# _ns_full NAME : prints the full namespace name for NAME (a short name given to ns_add, or the full name it
+# echoed). Returns 1 for a namespace that this run did not create: the library never touches anyone else's.
+_ns_full()
+{
+    local n=$1
+    [[ -n $NS_PREFIX ]] || { _ns_err "ns_init was not called"; return 1; }
+    [[ $n == "$NS_PREFIX"-* ]] || n="$NS_PREFIX-$n"
+    if ! grep -qxF -- "$n" "$NS_STATE/netns" 2>/dev/null; then
+        _ns_err "namespace '$1' was not created by this run"
+        return 1
+    fi
+    printf '%s\n' "$n"
+}
+
+# _ns_in_range CIDR : succeeds if CIDR is an IPv4 address with prefix length inside 198.18.0.0/15.
+_ns_in_range()
+{
+    [[ $1 =~ ^198\.(18|19)\.([0-9]{1,3})\.([0-9]{1,3})/([0-9]{1,2})$ ]] || return 1
+    ((BASH_REMATCH[2] <= 255 && BASH_REMATCH[3] <= 255 && BASH_REMATCH[4] >= 15 && BASH_REMATCH[4] <= 32))
+}
+
+# _ns_starttime PID : prints the process start time (field 22 of /proc/PID/stat, in clock ticks since boot).
+# Together with the PID it identifies one process, so a recycled PID is never mistaken for ours.
+_ns_starttime()
+{
+    local stat rest
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    rest=${stat##*) } # the command name (field 2) may contain spaces and ')'; fields 3.. follow the last ')'
+    # shellcheck disable=SC2086
+    set -- $rest
+    printf '%s\n' "${20}" # field 22 overall = field 20 after the name
+}
+
+# _ns_alive PID [STARTTIME] : succeeds if PID is a live (non-zombie) process, and, if STARTTIME is given, the same
+# process that was recorded.
+_ns_alive()
+{
+    local stat rest
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    rest=${stat##*) }
+    [[ ${rest:0:1} != Z ]] || return 1
+    [[ -z ${2:-} ]] || [[ $(_ns_starttime "$1") == "$2" ]]
+}
+
+# _ns_now_us : prints the wall-clock time in microseconds (bash's EPOCHREALTIME; only differences are used).
+_ns_now_us()
+{
+    local t=${EPOCHREALTIME:-}
+    if [[ -n $t ]]; then
+        printf '%s\n' "${t/[.,]/}"
+    else
+        date +%s%6N
+    fi
+}
+
+# _ns_kill_pids "PID STARTTIME"... : sends TERM to each still-matching process, waits up to 2 s (polling every
+# 50 ms) and sends KILL to whatever is still alive. Reaps our own children so they do not linger as zombies.
+_ns_kill_pids()
+{
+    local entry pid st deadline any
+    local -a live=()
+    for entry in "$@"; do
+        read -r pid st <<<"$entry"
+        [[ $pid =~ ^[0-9]+$ ]] || continue
+        if _ns_alive "$pid" "$st"; then
+            kill -TERM "$pid" 2>/dev/null && live+=("$pid $st")
+        fi
+    done
+    ((${#live[@]})) || return 0
+    deadline=$(($(_ns_now_us) + 2000000))
+    while :; do
+        any=0
+        for entry in "${live[@]}"; do
+            read -r pid st <<<"$entry"
+            if _ns_alive "$pid" "$st"; then any=1; fi
+        done
+        ((any)) || break
+        if (($(_ns_now_us) >= deadline)); then
+            for entry in "${live[@]}"; do
+                read -r pid st <<<"$entry"
+                if _ns_alive "$pid" "$st"; then
+                    printf '%s: pid %s ignored SIGTERM for 2 s: SIGKILL\n' "${0##*/}" "$pid" >&2
+                    kill -KILL "$pid" 2>/dev/null || true
+                fi
+            done
+            break
+        fi
+        sleep 0.05
+    done
+    for entry in "${live[@]}"; do
+        read -r pid st <<<"$entry"
+        wait "$pid" 2>/dev/null || true # only reaps if it is our child; harmless otherwise
+    done
+    return 0
+}
+
+# _ns_route_lock / _ns_route_unlock : serialise the shared route bookkeeping between concurrent runs.
+_ns_route_lock()
+{
+    mkdir -p "$NS_ROUTE_DIR" 2>/dev/null || return 1
+    exec {_NS_LOCK_FD}>"$NS_ROUTE_DIR/lock" || return 1
+    command -v flock >/dev/null 2>&1 || return 0 # util-linux is always there on Debian; degrade gracefully
+    flock -w 10 "$_NS_LOCK_FD" || true
+}
+_ns_route_unlock()
+{
+    [[ -n ${_NS_LOCK_FD:-} ]] || return 0
+    exec {_NS_LOCK_FD}>&-
+    _NS_LOCK_FD=
+}
+
+# _ns_route_users : prints how many *other* live runs rely on the route (stale entries of runs that died without
+# cleanup are removed). Call with the lock held.
+_ns_route_users()
+{
+    local f pid st n=0
+    for f in "$NS_ROUTE_DIR"/user.*; do
+        [[ -e $f && $f != "$NS_ROUTE_DIR/user.$NS_PREFIX" ]] || continue
+        read -r pid st <"$f" || true
+        if [[ $pid =~ ^[0-9]+$ ]] && _ns_alive "$pid" "$st"; then
+            n=$((n + 1))
+        else
+            rm -f "$f"
+        fi
+    done
+    printf '%d\n' "$n"
+}
+
+# _ns_route_acquire : adds `unreachable 198.18.0.0/15` in the root namespace unless a route for the prefix exists,
+# and registers this run as a user. "route-added" marks a route that a vmtp run added, so that concurrent runs
+# share it and the last one out removes it; a route that someone else made is never removed.
+_ns_route_acquire()
+{
+    _ns_route_lock || { _ns_err "cannot use $NS_ROUTE_DIR: no unreachable route guard"; return 0; }
+    printf '%s %s\n' "$$" "$(_ns_starttime $$)" >"$NS_ROUTE_DIR/user.$NS_PREFIX"
+    : >"$NS_STATE/route_user"
+    if [[ -z $(ip -4 route show exact "$NS_ROUTE" 2>/dev/null) ]]; then
+        if ip route add unreachable "$NS_ROUTE" 2>/dev/null; then
+            : >"$NS_ROUTE_DIR/route-added"
+        fi
+    fi
+    _ns_route_unlock
+}
+
+# _ns_route_release : unregisters this run; removes the route if a vmtp run added it and no other run uses it.
+_ns_route_release()
+{
+    _ns_route_lock || return 0
+    rm -f "$NS_ROUTE_DIR/user.$NS_PREFIX" "$NS_STATE/route_user"
+    if [[ -e $NS_ROUTE_DIR/route-added ]] && (($(_ns_route_users) == 0)); then
+        ip route del unreachable "$NS_ROUTE" 2>/dev/null || true
+        rm -f "$NS_ROUTE_DIR/route-added"
+    fi
+    _ns_route_unlock
+}
+
+# --- setup ------------------------------------------------------------------------------------------------------
+
+# ns_require CMD... : exits 77 with "SKIP: needs CMD" unless every CMD is on PATH. Use it for optional tools
+# (nft, jq, ping, iperf3, ...) before the test needs them.
+ns_require()
+{
+    local c
+    for c in "$@"; do
+        command -v "$c" >/dev/null 2>&1 || _ns_skip "needs '$c' (run tools/install-deps)"
+    done
+}
+
+# ns_init : prepares a run. Requires root and `ip` with working network namespaces; otherwise prints
+# "SKIP: <reason>" and exits 77. Sets NS_PREFIX (vt<PID><4 hex>, at most 13 characters), NS_STATE (a fresh
+# state directory) and NS_NFT_TABLE; installs the cleanup traps; adds `unreachable 198.18.0.0/15` in the root
+# namespace unless a route for that prefix already exists. Whether a vmtp run added it is remembered (shared
+# between concurrent runs, see _ns_route_acquire), so ns_cleanup removes only a route that vmtp added, and only
+# when no other run still relies on it. Calling ns_init twice is harmless.
+ns_init()
+{
+    [[ -z $NS_PREFIX || ! -d $NS_STATE ]] || return 0
+    ((EUID == 0)) || _ns_skip "needs root (network namespaces)"
+    command -v ip >/dev/null 2>&1 || _ns_skip "needs 'ip' (iproute2)"
+
+    local hex
+    hex=$(od -An -N2 -tx1 /dev/urandom 2>/dev/null | tr -d ' \n') || hex=
+    [[ $hex =~ ^[0-9a-f]{4}$ ]] || hex=$(printf '%04x' $((RANDOM & 0xffff)))
+    NS_PREFIX="vt$$$hex"
+    NS_NFT_TABLE="${NS_PREFIX}_t"
+    NS_STATE=$(mktemp -d "${TMPDIR:-/tmp}/vmtp-netns.$NS_PREFIX.XXXXXX") || _ns_skip "cannot create a state directory"
+    : >"$NS_STATE/netns"
+    : >"$NS_STATE/pids"
+    : >"$NS_STATE/nft"
+
+    # Cleanup on every exit path. A signal handler must also end the script (bash would otherwise continue after
+    # the handler), with the conventional 128+signal status; the EXIT trap then runs ns_cleanup again (no-op).
+    trap ns_cleanup EXIT
+    trap 'ns_cleanup 130; exit 130' INT
+    trap 'ns_cleanup 143; exit 143' TERM
+
+    # Probe: being root is not enough inside some containers.
+    if ! ip netns add "$NS_PREFIX-probe" 2>/dev/null; then
+        _ns_skip "cannot create network namespaces here (ip netns add failed)"
+    fi
+    ip netns del "$NS_PREFIX-probe" 2>/dev/null || true
+
+    # Belt and braces: test traffic for 198.18.0.0/15 that somehow leaks into the root namespace must never
+    # follow the machine's default route.
+    _ns_route_acquire
+    return 0
+}
+
+# ns_add NAME : creates namespace "${NS_PREFIX}-NAME" with lo up (and IPv6 off unless NS_IPV6=1), records it for
+# cleanup and echoes the full name. Returns 1 on failure.
+ns_add()
+{
+    local name=$1 full
+    [[ -n $NS_PREFIX ]] || { _ns_err "ns_init was not called"; return 1; }
+    [[ $name =~ ^[A-Za-z0-9_.-]+$ ]] || { _ns_err "ns_add: bad name '$name'"; return 1; }
+    full="$NS_PREFIX-$name"
+    ip netns add "$full" || { _ns_err "ip netns add $full failed"; return 1; }
+    printf '%s\n' "$full" >>"$NS_STATE/netns"
+    ip -n "$full" link set lo up || return 1
+    if [[ ${NS_IPV6:-0} != 1 ]]; then
+        # shellcheck disable=SC2016 # expanded by the inner sh
+        ip netns exec "$full" sh -c 'for f in /proc/sys/net/ipv6/conf/all/disable_ipv6 \
+            /proc/sys/net/ipv6/conf/default/disable_ipv6; do [ -w "$f" ] && echo 1 >"$f"; done; true' \
+            2>/dev/null || true
+    fi
+    printf '%s\n' "$full"
+}
+
+# ns_link NS_A IF_A ADDR_A NS_B IF_B ADDR_B [MTU] : a veth pair IF_A (in NS_A) <-> IF_B (in NS_B), both ends
+# created directly inside their namespaces (so the names never meet the root namespace), with the given CIDR
+# addresses (inside 198.18.0.0/15), optional MTU, both up. No routes beyond the connected subnet.
+ns_link()
+{
+    local a b ifa=$2 addra=$3 ifb=$5 addrb=$6 mtu=${7:-}
+    a=$(_ns_full "$1") || return 1
+    b=$(_ns_full "$4") || return 1
+    local ifn addr
+    for ifn in "$ifa" "$ifb"; do
+        if ((${#ifn} < 1 || ${#ifn} > 15)) || [[ ! $ifn =~ ^[A-Za-z0-9_.-]+$ ]]; then
+            _ns_err "ns_link: bad interface name '$ifn' (1-15 characters)"
+            return 1
+        fi
+    done
+    for addr in "$addra" "$addrb"; do
+        _ns_in_range "$addr" || { _ns_err "ns_link: '$addr' is not a CIDR inside $NS_ROUTE"; return 1; }
+    done
+    if [[ -n $mtu && ! $mtu =~ ^[0-9]+$ ]]; then
+        _ns_err "ns_link: bad MTU '$mtu'"
+        return 1
+    fi
+    if ! ip -n "$a" link add "$ifa" type veth peer name "$ifb" netns "$b"; then
+        _ns_err "ns_link: veth $a/$ifa <-> $b/$ifb failed"
+        return 1
+    fi
+    if [[ -n $mtu ]]; then
+        ip -n "$a" link set "$ifa" mtu "$mtu" || return 1
+        ip -n "$b" link set "$ifb" mtu "$mtu" || return 1
+    fi
+    ip -n "$a" addr add "$addra" dev "$ifa" || return 1
+    ip -n "$b" addr add "$addrb" dev "$ifb" || return 1
+    ip -n "$a" link set "$ifa" up || return 1
+    ip -n "$b" link set "$ifb" up || return 1
+}
+
+# ns_htb NS IF RATE : rate-limits IF's egress: an HTB root qdisc (1:) whose default class 1:10 has
+# `rate RATE ceil RATE burst 256k cburst 256k` (RATE as tc understands it: 100mbit, 1gbit). HTB counts Ethernet
+# frames, so TCP goodput is RATE * 1448/1514 with timestamps. Replaces an earlier ns_htb on the same interface.
+ns_htb()
+{
+    local ns ifn=$2 rate=$3
+    ns=$(_ns_full "$1") || return 1
+    command -v tc >/dev/null 2>&1 || { _ns_err "ns_htb: needs 'tc' (iproute2)"; return 1; }
+    tc -n "$ns" qdisc del dev "$ifn" root 2>/dev/null || true
+    tc -n "$ns" qdisc add dev "$ifn" root handle 1: htb default 10 || { _ns_err "ns_htb: no htb qdisc?"; return 1; }
+    # One class, so the DRR quantum is irrelevant: set it only to avoid tc's "quantum ... is big" warning.
+    tc -n "$ns" class add dev "$ifn" parent 1: classid 1:10 htb rate "$rate" ceil "$rate" burst 256k cburst 256k \
+        quantum 60000 || { _ns_err "ns_htb: bad rate '$rate'"; return 1; }
+}
+
+# ns_nft_drop_udp NS DPORT MOD : ground-truth loss. Adds to NS's input hook (table inet $NS_NFT_TABLE, created on
+# first use) the rule `udp dport DPORT numgen inc mod MOD == 0 counter drop`: every MOD-th datagram to DPORT is
+# dropped, starting with the first, so N datagrams lose ceil(N / MOD). Needs nft (use ns_require nft).
+ns_nft_drop_udp()
+{
+    local ns dport=$2 mod=$3
+    ns=$(_ns_full "$1") || return 1
+    command -v nft >/dev/null 2>&1 || { _ns_err "ns_nft_drop_udp: needs 'nft' (nftables)"; return 1; }
+    if ! [[ $dport =~ ^[0-9]+$ && $mod =~ ^[0-9]+$ ]] || ((dport < 1 || dport > 65535 || mod < 1)); then
+        _ns_err "ns_nft_drop_udp: bad port '$dport' or modulus '$mod'"
+        return 1
+    fi
+    if ! grep -qxF -- "$ns $NS_NFT_TABLE" "$NS_STATE/nft"; then
+        ip netns exec "$ns" nft -f - <<EOF || { _ns_err "ns_nft_drop_udp: creating table failed"; return 1; }
+table inet $NS_NFT_TABLE {
+    chain input {
+        type filter hook input priority filter; policy accept;
+    }
+}
+EOF
+        printf '%s %s\n' "$ns" "$NS_NFT_TABLE" >>"$NS_STATE/nft"
+    fi
+    ip netns exec "$ns" nft add rule inet "$NS_NFT_TABLE" input \
+        udp dport "$dport" numgen inc mod "$mod" == 0 counter drop comment "\"vmtp-drop-$dport\"" ||
+        { _ns_err "ns_nft_drop_udp: adding the rule failed"; return 1; }
+}
+
+# ns_nft_counter NS [DPORT] : prints the packet counter of NS's drop rule (of the one for DPORT, or the sum over
+# all of ours when DPORT is omitted). Uses `nft -j` with jq when available, else the text listing.
+ns_nft_counter()
+{
+    local ns dport=${2:-} out=
+    ns=$(_ns_full "$1") || return 1
+    if command -v jq >/dev/null 2>&1; then
+        out=$(ip netns exec "$ns" nft -j list table inet "$NS_NFT_TABLE" 2>/dev/null |
+            jq -r --arg c "vmtp-drop-$dport" '
+            [.nftables[] | .rule? | select(. != null)
+             | select(if $c == "vmtp-drop-" then (.comment // "" | startswith("vmtp-drop-")) else .comment == $c end)
+             | .expr[] | .counter? | select(. != null) | .packets] | add // empty') || out=
+    fi
+    if [[ -z $out ]]; then
+        local c="\"vmtp-drop-" # all of our rules, or exactly the one for DPORT (closing quote included)
+        [[ -z $dport ]] || c="\"vmtp-drop-$dport\""
+        out=$(ip netns exec "$ns" nft list table inet "$NS_NFT_TABLE" 2>/dev/null | awk -v c="$c" '
+            index($0, c) && match($0, /counter packets [0-9]+/) {
+                split(substr($0, RSTART, RLENGTH), f, " "); sum += f[3]; n++
+            }
+            END { if (n) print sum }')
+    fi
+    [[ $out =~ ^[0-9]+$ ]] || { _ns_err "ns_nft_counter: no drop rule in $ns"; return 1; }
+    printf '%s\n' "$out"
+}
+
+# --- processes --------------------------------------------------------------------------------------------------
+
+# ns_exec NS CMD... : runs CMD inside NS (ip netns exec) in the foreground; returns CMD's status.
+ns_exec()
+{
+    local ns
+    ns=$(_ns_full "$1") || return 1
+    shift
+    ip netns exec "$ns" "$@"
+}
+
+# ns_bg NS CMD... : starts CMD in the background inside NS, with stdin from /dev/null and stdout+stderr to
+# "$NS_STATE/bg-PID.log" (see ns_bg_log), records it for ns_cleanup and echoes its PID (that of CMD itself:
+# ip netns exec execs it). Safe inside $(...). A CMD that daemonizes leaves the recorded PID behind, but ns_cleanup
+# also ends whatever still runs in our namespaces.
+ns_bg()
+{
+    local ns pid st tmp
+    ns=$(_ns_full "$1") || return 1
+    shift
+    tmp=$(mktemp "$NS_STATE/bg.XXXXXX") || return 1
+    ip netns exec "$ns" "$@" </dev/null >"$tmp" 2>&1 &
+    pid=$!
+    st=$(_ns_starttime "$pid") || st=gone # already exited: never match (and so never signal) a recycled PID
+    printf '%s %s\n' "$pid" "$st" >>"$NS_STATE/pids"
+    mv -f "$tmp" "$NS_STATE/bg-$pid.log" # the open descriptor follows the rename
+    printf '%s %s\n' "$pid" "$*" >>"$NS_STATE/cmds"
+    printf '%s\n' "$pid"
+}
+
+# ns_bg_log PID : prints the path of the output log of a process started by ns_bg.
+ns_bg_log()
+{
+    printf '%s\n' "$NS_STATE/bg-$1.log"
+}
+
+# ns_wait_port NS PROTO PORT [TIMEOUT_S] : waits until a socket listens on PORT inside NS (PROTO tcp or udp;
+# polls `ss -ltn` / `ss -lun` every 50 ms). Returns 0 when it does, 1 after TIMEOUT_S seconds (default 10,
+# fractions allowed), 2 on bad arguments.
+ns_wait_port()
+{
+    local ns proto=$2 port=$3 timeout=${4:-10} flags deadline
+    ns=$(_ns_full "$1") || return 2
+    case $proto in
+    tcp) flags=-Hltn ;;
+    udp) flags=-Hlun ;;
+    *) _ns_err "ns_wait_port: protocol must be tcp or udp"; return 2 ;;
+    esac
+    [[ $port =~ ^[0-9]+$ && $timeout =~ ^[0-9]+(\.[0-9]+)?$ ]] ||
+        { _ns_err "ns_wait_port: bad port '$port' or timeout '$timeout'"; return 2; }
+    deadline=$(($(_ns_now_us) + $(awk -v t="$timeout" 'BEGIN { printf "%d", t * 1000000 }')))
+    while :; do
+        if [[ -n $(ip netns exec "$ns" ss $flags "sport = :$port" 2>/dev/null) ]]; then
+            return 0
+        fi
+        (($(_ns_now_us) < deadline)) || return 1
+        sleep 0.05
+    done
+}
+
+# --- cleanup ----------------------------------------------------------------------------------------------------
+
+# ns_cleanup [STATUS] : removes everything this run created: ends recorded processes (TERM, KILL after 2 s), then any
+# process still inside our namespaces, deletes our nft tables and namespaces (which removes their veths, qdiscs
+# and addresses), removes the unreachable route if a vmtp run added it and no other run still uses it, and the
+# state directory. On a failing exit
+# status the tail of every background log is printed first. Idempotent, safe before ns_init and on any exit path;
+# returns the status it was called with ($?), so an EXIT trap preserves the script's exit code. Called directly,
+# pass the status to judge by (`ns_cleanup 0`): $? would be that of whatever command ran just before.
+ns_cleanup()
+{
+    local rc=$?
+    if (($#)); then rc=$1; fi
+    [[ -n $NS_STATE && -d $NS_STATE ]] || return "$rc"
+    local -a entries=()
+    local line ns table log pid st errexit=0
+    # Runs from traps and from `set -e` scripts: one failing step must not abandon the rest.
+    [[ $- == *e* ]] && errexit=1
+    set +e
+
+    if ((rc != 0)) && [[ -s $NS_STATE/cmds ]]; then
+        while read -r pid line; do
+            log="$NS_STATE/bg-$pid.log"
+            [[ -s $log ]] || continue
+            printf -- '--- last lines of pid %s (%s) ---\n' "$pid" "$line" >&2
+            tail -n 20 "$log" >&2
+        done <"$NS_STATE/cmds"
+    fi
+
+    mapfile -t entries <"$NS_STATE/pids" 2>/dev/null
+    _ns_kill_pids "${entries[@]}"
+
+    # Whatever still runs inside our namespaces (daemons that forked away from their recorded PID) is ours by
+    # construction: end it by PID too.
+    entries=()
+    while read -r ns; do
+        [[ -n $ns ]] || continue
+        for pid in $(ip netns pids "$ns" 2>/dev/null); do
+            st=$(_ns_starttime "$pid") || continue
+            entries+=("$pid $st")
+        done
+    done <"$NS_STATE/netns"
+    _ns_kill_pids "${entries[@]}"
+
+    while read -r ns table; do
+        [[ -n $ns ]] || continue
+        ip netns exec "$ns" nft delete table inet "$table" 2>/dev/null
+    done <"$NS_STATE/nft"
+    : >"$NS_STATE/nft"
+
+    while read -r ns; do
+        [[ -n $ns ]] || continue
+        ip netns del "$ns" 2>/dev/null || ! ip netns list 2>/dev/null | grep -q "^$ns\( \|$\)" ||
+            _ns_err "could not delete namespace $ns"
+    done <"$NS_STATE/netns"
+    : >"$NS_STATE/netns"
+
+    [[ ! -e $NS_STATE/route_user ]] || _ns_route_release
+
+    rm -rf -- "$NS_STATE"
+    if ((errexit)); then set -e; fi
+    return "$rc"
+}
+
+# --- assertions -------------------------------------------------------------------------------------------------
+# Counters live in shell variables: call the assert_* helpers from the main shell, not from a pipeline or $(...).
+# They always return 0, so a `set -e` script records every result and finish decides the exit status.
+
+# json_get FILE_OR_STRING JQ_EXPR : prints `jq -r JQ_EXPR` of a JSON file (if the first argument names an existing
+# file) or of the JSON text itself. Returns 1 if the result is null, 2 if jq fails (bad JSON or expression).
+json_get()
+{
+    local src=$1 expr=$2 out
+    if [[ -f $src ]]; then
+        out=$(jq -r "$expr" <"$src") || return 2
+    else
+        out=$(printf '%s' "$src" | jq -r "$expr") || return 2
+    fi
+    [[ $out != null ]] || return 1
+    printf '%s\n' "$out"
+}
+
+# _ns_num X : succeeds if X is a decimal number (optionally signed, fraction, exponent).
+_ns_num()
+{
+    [[ $1 =~ ^[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?$ ]]
+}
+
+# _ns_result OK DESC DETAIL : prints "PASS: DESC (DETAIL)" or "FAIL: ..." and counts it.
+_ns_result()
+{
+    if (($1)); then
+        _NS_PASS=$((_NS_PASS + 1))
+        printf 'PASS: %s (%s)\n' "$2" "$3"
+    else
+        _NS_FAIL=$((_NS_FAIL + 1))
+        printf 'FAIL: %s (%s)\n' "$2" "$3"
+    fi
+}
+
+# assert_cmp DESC A OP B : numeric comparison with awk, OP one of < <= > >= ==. A non-numeric operand (e.g. an
+# empty result) is a failure, counted for finish.
+assert_cmp()
+{
+    local desc=$1 a=$2 op=$3 b=$4 ok=0
+    case $op in
+    '<' | '<=' | '>' | '>=' | '==') ;;
+    *) _ns_result 0 "$desc" "bad operator '$op'"; return 0 ;;
+    esac
+    if _ns_num "$a" && _ns_num "$b"; then
+        awk -v a="$a" -v b="$b" -v op="$op" 'BEGIN {
+            a += 0; b += 0
+            r = (op == "<") ? a < b : (op == "<=") ? a <= b : (op == ">") ? a > b : (op == ">=") ? a >= b : a == b
+            exit !r }' && ok=1
+    fi
+    _ns_result "$ok" "$desc" "'$a' $op '$b'"
+}
+
+# assert_within DESC VALUE EXPECTED PCT : passes if |VALUE - EXPECTED| <= |EXPECTED| * PCT / 100; a failure is
+# counted for finish.
+assert_within()
+{
+    local desc=$1 v=$2 e=$3 pct=$4 ok=0 detail
+    if _ns_num "$v" && _ns_num "$e" && _ns_num "$pct"; then
+        detail=$(awk -v v="$v" -v e="$e" -v p="$pct" 'BEGIN {
+            d = v - e; if (d < 0) d = -d; ae = e < 0 ? -e : e
+            printf "%s vs expected %s: %+.2f%%, limit %s%%", v, e, (e != 0 ? (v - e) * 100 / ae : 0), p
+            exit !(d <= ae * p / 100) }') && ok=1
+    else
+        detail="'$v' vs expected '$e' within '$pct'%: not numbers"
+    fi
+    _ns_result "$ok" "$desc" "$detail"
+}
+
+# finish : prints "<script>: N passed, N failed" and exits 1 if any assertion failed, else 0 (the EXIT trap then
+# runs ns_cleanup with that status).
+finish()
+{
+    printf '%s: %d passed, %d failed\n' "${0##*/}" "$_NS_PASS" "$_NS_FAIL"
+    ((_NS_FAIL == 0)) || exit 1
+    exit 0
+}
