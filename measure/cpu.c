@@ -49,7 +49,7 @@ int cpu_sample(cpu_sample_t *out)
     if (cpu_parse_stat(buf, out) < 0)
         return -EINVAL;
     struct rusage ru;
-    if (getrusage(RUSAGE_SELF, &ru) == 0) {
+    if (getrusage(RUSAGE_THREAD, &ru) == 0) {
         out->proc_user_ns = (int64_t)ru.ru_utime.tv_sec * VMTP_NS_PER_S + ru.ru_utime.tv_usec * 1000;
         out->proc_system_ns = (int64_t)ru.ru_stime.tv_sec * VMTP_NS_PER_S + ru.ru_stime.tv_usec * 1000;
     }
@@ -57,6 +57,14 @@ int cpu_sample(cpu_sample_t *out)
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     out->ncpu = ncpu > 0 ? (int)ncpu : 1;
     return 0;
+}
+
+double cpu_thread_seconds(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_THREAD, &ru) < 0)
+        return 0.0;
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 static double s_pct(uint64_t part, uint64_t total)

@@ -12,8 +12,8 @@
 /* Raw counters at one moment. */
 typedef struct {
     uint64_t user, nice, system, idle, iowait, irq, softirq, steal; /* /proc/stat "cpu" line, ticks */
-    int64_t proc_user_ns;   /* this process's user CPU time */
-    int64_t proc_system_ns; /* this process's system CPU time */
+    int64_t proc_user_ns;   /* user CPU time of this process, or of the calling thread */
+    int64_t proc_system_ns; /* system CPU time of this process, or of the calling thread */
     int64_t mono_ns;        /* when the sample was taken */
     int ncpu;               /* online CPUs */
 } cpu_sample_t;
@@ -25,13 +25,18 @@ typedef struct {
     double system_pct;  /* system */
     double softirq_pct; /* irq + softirq: network receive processing shows here */
     double steal_pct;   /* time the hypervisor gave to others */
-    double proc_cpu_s;  /* seconds of CPU this process used (user + system) */
+    double proc_cpu_s;  /* seconds of CPU the test's own threads used (user + system) */
     double elapsed_s;   /* wall time between the samples */
     int ncpu;           /* online CPUs */
 } cpu_usage_t;
 
-/* Takes a sample. Returns 0 or -errno (e.g. no /proc); *out is zeroed on failure. */
+/* Takes a sample; the process figures are the calling thread's (RUSAGE_THREAD), so that a
+ * server running several tests at once charges each test only for its own threads. Returns 0
+ * or -errno (e.g. no /proc); *out is zeroed on failure. */
 int cpu_sample(cpu_sample_t *out);
+
+/* CPU seconds (user + system) the calling thread has used so far. */
+double cpu_thread_seconds(void);
 
 /* Fills *out with the use between a (earlier) and b (later). A zeroed sample gives zeros. */
 void cpu_diff(const cpu_sample_t *a, const cpu_sample_t *b, cpu_usage_t *out);

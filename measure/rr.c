@@ -13,10 +13,14 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 
 #define S_RING (1u << 16) /* requests in flight or awaiting their turnaround */
+#define S_PENDING 256     /* reflector: turnarounds measured but not yet sent back */
+#define S_MAX_FLUSH 8     /* FLUSH requests sent at the end to fetch pending turnarounds */
 #define S_POLL_NS (50 * VMTP_NS_PER_MS)
 #define S_FLUSH_WAIT_NS (200 * VMTP_NS_PER_MS)
+#define S_RCVTIMEO_NS (20 * VMTP_NS_PER_MS) /* blocking receives wake this often to check stop */
 
 /* ---- message I/O shared by both ends ------------------------------------------------------ */
 
@@ -63,15 +67,16 @@ static int s_send(s_io_t *io, uint8_t *out, const dp_dgram_t *hdr)
     return 0;
 }
 
-/* Tries to complete one message without blocking. Returns 1 when io->buf holds one (with its
+/* Tries to complete one message. With block, waits in recvmsg up to the socket's receive
+ * timeout (S_RCVTIMEO_NS); without, returns at once. Returns 1 when io->buf holds one (with its
  * stamps), 0 when nothing complete is there yet, -errno on error. */
-static int s_recv(s_io_t *io)
+static int s_recv(s_io_t *io, bool block)
 {
     for (;;) {
         char ctl[TSTAMP_CMSG_SPACE];
         struct iovec iov = {.iov_base = io->buf + io->have, .iov_len = io->len - io->have};
         struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof ctl};
-        ssize_t n = recvmsg(io->fd, &msg, MSG_DONTWAIT);
+        ssize_t n = recvmsg(io->fd, &msg, block ? 0 : MSG_DONTWAIT);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -103,7 +108,14 @@ static int s_recv(s_io_t *io)
             io->rx_mono = clock_mono_ns();
             return 1;
         }
+        block = false; /* part of a message: the rest is already on its way */
     }
+}
+
+static void s_set_rcvtimeo(int fd)
+{
+    struct timeval tv = {.tv_sec = 0, .tv_usec = (suseconds_t)(S_RCVTIMEO_NS / 1000)};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 }
 
 /* Message index of a TX stamp key: UDP keys count sends, TCP keys count bytes. */
@@ -126,15 +138,17 @@ typedef struct {
     int64_t tx_kernel;   /* kernel TX stamp (0 = none yet) */
     int64_t rx_kernel;   /* kernel RX stamp (0 = none) */
     int64_t turn_kernel; /* reflector's kernel turnaround (-1 = none yet) */
-    int64_t turn_user;   /* reflector's user turnaround (-1 = unknown) */
 } s_probe_t;
 
 typedef struct {
     s_io_t io;            /* socket */
+    uint8_t *obuf;        /* outgoing message (owned) */
     s_probe_t *ring;      /* S_RING probes (owned) */
     report_t *out;        /* not owned */
+    const flow_t *flow;   /* not owned */
     int64_t key_base;     /* TCP: key of byte 0 (learnt from the first stamp) */
     bool have_key_base;   /* key_base is set */
+    uint64_t next;        /* next request number */
     uint64_t paths;       /* samples that went into rtt_path */
     tstamp_source_t src;  /* best kernel stamp source seen */
 } s_client_t;
@@ -167,7 +181,9 @@ static void s_finalize(s_client_t *c, s_probe_t *p)
     p->state = S_FREE;
 }
 
-static void s_drain_tx(s_client_t *c)
+/* Reads TX stamps until the one of request `upto` (or the queue is empty), so that the
+ * common case costs one recvmsg. */
+static void s_take_tx(s_client_t *c, uint64_t upto)
 {
     tstamp_tx_t t;
     while (tstamp_read_tx(c->io.fd, &t) > 0) {
@@ -177,171 +193,207 @@ static void s_drain_tx(s_client_t *c)
             c->key_base = (int64_t)t.key - (int64_t)(c->io.len - 1);
             c->have_key_base = true;
         }
-        s_probe_t *p = s_probe(c, s_key_to_index(&c->io, c->key_base, t.key));
+        uint64_t idx = s_key_to_index(&c->io, c->key_base, t.key);
+        s_probe_t *p = s_probe(c, idx);
         if (p && !p->tx_kernel) {
             p->tx_kernel = t.tx_real_ns;
             if (t.source > c->src)
                 c->src = t.source;
         }
+        if (idx >= upto)
+            break;
     }
 }
 
-/* Handles every reply that is complete. Returns the number of replies matched, or -errno. */
-static int s_take_replies(s_client_t *c, uint64_t flush_seq, bool *flush_seen)
+/* Accounts one reply held in c->io.buf. Returns true when it answered request `want`. */
+static bool s_on_reply(s_client_t *c, uint64_t want, uint64_t flush_seq, bool *flush_seen)
 {
-    int matched = 0;
-    for (;;) {
-        int rc = s_recv(&c->io);
-        if (rc <= 0)
-            return rc < 0 ? rc : matched;
-        dp_dgram_t d;
-        if (dp_dgram_parse(c->io.buf, c->io.len, &d) < 0 || d.kind != DP_DGRAM_RR_REP)
-            continue;
-        if (d.turn_kernel_ns != DP_TURN_NONE) {
-            s_probe_t *t = s_probe(c, d.turn_seq);
-            if (t)
-                t->turn_kernel = d.turn_kernel_ns;
-        }
-        if (d.seq == flush_seq) {
-            *flush_seen = true;
-            continue;
-        }
-        s_probe_t *p = s_probe(c, d.seq);
-        if (!p) {
-            c->out->rr_late++; /* slot already reused: far too late */
-            continue;
-        }
-        if (p->state == S_LOST) {
-            c->out->rr_late++;
-            continue;
-        }
-        if (p->state != S_SENT)
-            continue; /* duplicate reply */
-        p->state = S_REPLIED;
-        p->rx_mono = c->io.rx_mono;
-        p->rx_kernel = c->io.rx_real;
-        p->turn_user = d.turn_user_ns == DP_TURN_NONE ? -1 : (int64_t)d.turn_user_ns;
-        if (c->io.rx_real && c->io.src > c->src)
-            c->src = c->io.src;
-        c->out->rr_received++;
-        matched++;
+    dp_dgram_t d;
+    if (dp_dgram_parse(c->io.buf, c->io.len, &d) < 0 || d.kind != DP_DGRAM_RR_REP)
+        return false;
+    if (d.turn_kernel_ns != DP_TURN_NONE) {
+        s_probe_t *t = s_probe(c, d.turn_seq);
+        if (t)
+            t->turn_kernel = d.turn_kernel_ns;
     }
+    if (d.seq == flush_seq) {
+        *flush_seen = true;
+        return false;
+    }
+    s_probe_t *p = s_probe(c, d.seq);
+    if (!p || p->state == S_LOST) {
+        c->out->rr_late++; /* after its timeout (or so late its slot was reused) */
+        return false;
+    }
+    if (p->state != S_SENT)
+        return false; /* duplicate reply */
+    p->state = S_REPLIED;
+    p->rx_mono = c->io.rx_mono;
+    p->rx_kernel = c->io.rx_real;
+    if (c->io.rx_real && c->io.src > c->src)
+        c->src = c->io.src;
+    c->out->rr_received++;
+    return d.seq == want;
 }
 
-static int s_send_probe(s_client_t *c, uint8_t *obuf, uint64_t seq, uint8_t kind)
+static int s_send_probe(s_client_t *c, uint64_t seq, uint8_t kind)
 {
     if (kind == DP_DGRAM_RR_REQ) {
         s_probe_t *p = &c->ring[seq % S_RING];
         if (p->state != S_FREE)
             s_finalize(c, p);
-        *p = (s_probe_t){.seq = seq, .state = S_SENT, .turn_kernel = -1, .turn_user = -1};
+        *p = (s_probe_t){.seq = seq, .state = S_SENT, .turn_kernel = -1};
         p->tx_mono = clock_mono_ns();
     }
     dp_dgram_t d = {.kind = kind, .seq = seq, .tx_real_ns = clock_real_ns(), .turn_user_ns = DP_TURN_NONE,
                     .turn_kernel_ns = DP_TURN_NONE};
-    return s_send(&c->io, obuf, &d);
+    return s_send(&c->io, c->obuf, &d);
+}
+
+static bool s_more(const s_client_t *c, int64_t now, int64_t end)
+{
+    const test_spec_t *t = c->flow->spec;
+    return t->rr_count ? c->next < t->rr_count : now < end;
+}
+
+/* Ping-pong: one request in flight; wait for its reply (blocking) or its timeout. */
+static int s_pingpong(s_client_t *c, int64_t end)
+{
+    const test_spec_t *t = c->flow->spec;
+    bool dummy = false;
+    while (!atomic_load(c->flow->stop) && s_more(c, clock_mono_ns(), end)) {
+        uint64_t seq = c->next++;
+        int rc = s_send_probe(c, seq, DP_DGRAM_RR_REQ);
+        if (rc < 0)
+            return rc;
+        c->out->rr_sent++;
+        int64_t give_up = clock_mono_ns() + t->rr_timeout_ns;
+        bool answered = false;
+        while (!answered) {
+            rc = s_recv(&c->io, true);
+            if (rc < 0)
+                return rc;
+            if (c->io.eof)
+                return -ECONNRESET;
+            if (rc > 0) {
+                answered = s_on_reply(c, seq, UINT64_MAX, &dummy);
+                continue;
+            }
+            if (atomic_load(c->flow->stop))
+                return -ECANCELED;
+            if (clock_mono_ns() >= give_up) {
+                s_probe_t *p = s_probe(c, seq);
+                if (p)
+                    p->state = S_LOST;
+                break;
+            }
+        }
+        s_take_tx(c, seq);
+    }
+    return atomic_load(c->flow->stop) ? -ECANCELED : 0;
+}
+
+/* Isochronous: requests leave at start + k * interval whatever the replies do. */
+static int s_isochronous(s_client_t *c, int64_t start, int64_t end)
+{
+    const test_spec_t *t = c->flow->spec;
+    uint64_t oldest = 0; /* oldest request possibly still outstanding */
+    bool dummy = false;
+    for (;;) {
+        if (atomic_load(c->flow->stop))
+            return -ECANCELED;
+        int64_t now = clock_mono_ns();
+        for (; oldest < c->next; oldest++) {
+            s_probe_t *p = s_probe(c, oldest);
+            if (p && p->state == S_SENT) {
+                if (now - p->tx_mono < t->rr_timeout_ns)
+                    break;
+                p->state = S_LOST;
+            }
+        }
+        bool more = s_more(c, now, end);
+        if (!more && oldest >= c->next)
+            return 0;
+        int64_t due = start + (int64_t)c->next * t->rr_interval_ns;
+        if (more && now >= due) {
+            int rc = s_send_probe(c, c->next, DP_DGRAM_RR_REQ);
+            if (rc < 0)
+                return rc;
+            c->out->rr_sent++;
+            c->next++;
+            continue;
+        }
+        int64_t wake = now + S_POLL_NS;
+        if (more && due < wake)
+            wake = due;
+        int rc = sock_wait(c->io.fd, POLLIN, wake - now);
+        if (rc < 0)
+            return rc;
+        while ((rc = s_recv(&c->io, false)) > 0)
+            s_on_reply(c, UINT64_MAX, UINT64_MAX, &dummy);
+        if (rc < 0)
+            return rc;
+        if (c->io.eof)
+            return -ECONNRESET;
+        s_take_tx(c, UINT64_MAX);
+    }
+}
+
+/* Replies still waiting for their reflector turnaround. */
+static uint64_t s_turns_missing(const s_client_t *c)
+{
+    uint64_t n = 0;
+    for (uint32_t i = 0; i < S_RING; i++)
+        n += c->ring[i].state == S_REPLIED && c->ring[i].turn_kernel < 0 && c->ring[i].rx_kernel;
+    return n;
+}
+
+/* The reflector sends each kernel turnaround with a later reply; FLUSH requests, not measured,
+ * fetch the ones still pending at the end (one per FLUSH). */
+static void s_flush(s_client_t *c)
+{
+    for (unsigned k = 0; k < S_MAX_FLUSH && s_turns_missing(c); k++) {
+        bool flushed = false;
+        uint64_t fseq = c->next + k;
+        if (s_send_probe(c, fseq, DP_DGRAM_RR_FLUSH) < 0)
+            return;
+        int64_t give_up = clock_mono_ns() + S_FLUSH_WAIT_NS;
+        while (!flushed && clock_mono_ns() < give_up && !atomic_load(c->flow->stop)) {
+            int rc = s_recv(&c->io, true);
+            if (rc < 0 || c->io.eof)
+                return;
+            if (rc > 0)
+                s_on_reply(c, UINT64_MAX, fseq, &flushed);
+        }
+        s_take_tx(c, UINT64_MAX);
+        if (!flushed)
+            return;
+    }
 }
 
 int rr_client_run(const flow_t *flow, bool tcp, report_t *out)
 {
     const test_spec_t *spec = flow->spec;
     int rc = 0;
-    s_client_t c = {.io = {.fd = flow->fds[0], .tcp = tcp, .len = spec->len}, .out = out};
-    uint8_t *obuf = calloc(1, spec->len);
+    s_client_t c = {.io = {.fd = flow->fds[0], .tcp = tcp, .len = spec->len}, .out = out, .flow = flow};
+    c.obuf = calloc(1, spec->len);
     c.io.buf = calloc(1, spec->len);
     c.ring = calloc(S_RING, sizeof *c.ring);
-    if (!obuf || !c.io.buf || !c.ring || !out->rtt_user || !out->rtt_kernel || !out->rtt_path) {
+    if (!c.obuf || !c.io.buf || !c.ring || !out->rtt_user || !out->rtt_kernel || !out->rtt_path) {
         rc = -ENOMEM;
         goto out;
     }
     tstamp_enable(c.io.fd, true, true);
+    s_set_rcvtimeo(c.io.fd);
     prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
     cpu_sample_t cpu0, cpu1;
     cpu_sample(&cpu0);
     int64_t start = flow->start_mono_ns ? flow->start_mono_ns : clock_mono_ns();
-    int64_t end = spec->rr_count ? INT64_MAX : start + spec->duration_ns;
-    bool iso = spec->rr_mode == RR_MODE_ISOCHRONOUS;
+    int64_t end = start + spec->duration_ns;
     clock_sleep_until_mono(start);
-    uint64_t next = 0;              /* next request number */
-    int64_t wait_until = 0;         /* ping-pong: give up on request next-1 at this time */
-    uint64_t oldest = 0;            /* iso: oldest request possibly still outstanding */
-    bool dummy = false;
-    for (;;) {
-        if (atomic_load(flow->stop)) {
-            rc = -ECANCELED;
-            break;
-        }
-        int64_t now = clock_mono_ns();
-        bool more = spec->rr_count ? next < spec->rr_count : now < end;
-        /* Time out what waited too long. */
-        if (!iso && next && wait_until && now >= wait_until) {
-            s_probe_t *p = s_probe(&c, next - 1);
-            if (p && p->state == S_SENT)
-                p->state = S_LOST;
-            wait_until = 0;
-        }
-        for (; iso && oldest < next; oldest++) {
-            s_probe_t *p = s_probe(&c, oldest);
-            if (p && p->state == S_SENT) {
-                if (now - p->tx_mono < spec->rr_timeout_ns)
-                    break;
-                p->state = S_LOST;
-            }
-        }
-        bool outstanding = iso ? oldest < next : wait_until != 0;
-        if (!more && !outstanding)
-            break;
-        int64_t due = iso ? start + (int64_t)next * spec->rr_interval_ns : now;
-        if (more && (iso ? now >= due : !outstanding)) {
-            rc = s_send_probe(&c, obuf, next, DP_DGRAM_RR_REQ);
-            if (rc < 0)
-                break;
-            out->rr_sent++;
-            next++;
-            if (!iso)
-                wait_until = clock_mono_ns() + spec->rr_timeout_ns;
-            s_drain_tx(&c);
-            continue;
-        }
-        int64_t wake = now + S_POLL_NS;
-        if (more && iso && due < wake)
-            wake = due;
-        if (!iso && wait_until && wait_until < wake)
-            wake = wait_until;
-        rc = sock_wait(c.io.fd, POLLIN, wake - now);
-        if (rc < 0)
-            break;
-        rc = 0;
-        int got = s_take_replies(&c, UINT64_MAX, &dummy);
-        if (got < 0) {
-            rc = got;
-            break;
-        }
-        if (!iso && got > 0) {
-            s_probe_t *q = s_probe(&c, next - 1);
-            if (!q || q->state != S_SENT)
-                wait_until = 0;
-        }
-        s_drain_tx(&c);
-        if (c.io.eof) {
-            rc = -ECONNRESET;
-            break;
-        }
-    }
-    /* Fetch the last turnaround: a FLUSH request makes the reflector send it. */
-    if (rc == 0 && out->rr_received) {
-        bool flushed = false;
-        uint64_t fseq = next;
-        if (s_send_probe(&c, obuf, fseq, DP_DGRAM_RR_FLUSH) == 0) {
-            int64_t give_up = clock_mono_ns() + S_FLUSH_WAIT_NS;
-            while (!flushed && clock_mono_ns() < give_up && !atomic_load(flow->stop)) {
-                sock_wait(c.io.fd, POLLIN, 10 * VMTP_NS_PER_MS);
-                if (s_take_replies(&c, fseq, &flushed) < 0)
-                    break;
-            }
-        }
-        s_drain_tx(&c);
-    }
+    rc = spec->rr_mode == RR_MODE_ISOCHRONOUS ? s_isochronous(&c, start, end) : s_pingpong(&c, end);
+    if (rc == 0 && out->rr_received)
+        s_flush(&c);
     cpu_sample(&cpu1);
     for (uint32_t i = 0; i < S_RING; i++)
         if (c.ring[i].state != S_FREE)
@@ -352,7 +404,7 @@ int rr_client_run(const flow_t *flow, bool tcp, report_t *out)
                             : TSTAMP_SOURCE_USER;
     cpu_diff(&cpu0, &cpu1, &out->cpu);
 out:
-    free(obuf);
+    free(c.obuf);
     free(c.io.buf);
     free(c.ring);
     return rc;
@@ -364,52 +416,106 @@ typedef struct {
     uint64_t seq;      /* request this reply answered */
     int64_t rx_kernel; /* kernel RX stamp of the request (0 = none) */
     bool used;         /* slot holds a reply awaiting its TX stamp */
+    bool measured;     /* a measured request (not a FLUSH) */
 } s_sent_t;
+
+typedef struct {
+    s_io_t io;               /* socket */
+    s_sent_t *sent;          /* S_RING replies awaiting their TX stamp (owned) */
+    uint64_t nsent;          /* replies sent (UDP key space) */
+    int64_t key_base;        /* TCP: key of byte 0 */
+    bool have_base;          /* key_base is set */
+    uint64_t pend_seq[S_PENDING]; /* measured turnarounds not yet sent to the requester: request */
+    uint32_t pend_turn[S_PENDING]; /* ... and turnaround, oldest first (a ring) */
+    unsigned pend_head;      /* oldest pending entry */
+    unsigned pend_n;         /* entries pending */
+    uint64_t kernel_turns;   /* turnarounds measured */
+    report_t *out;           /* not owned */
+} s_reflector_t;
+
+/* Reads TX stamps up to the one of the latest reply; each completes a kernel turnaround. */
+static void s_reflector_take_tx(s_reflector_t *r)
+{
+    tstamp_tx_t t;
+    while (tstamp_read_tx(r->io.fd, &t) > 0) {
+        if (t.type != SCM_TSTAMP_SND)
+            continue;
+        if (r->io.tcp && !r->have_base) {
+            r->key_base = (int64_t)t.key - (int64_t)(r->io.len - 1);
+            r->have_base = true;
+        }
+        uint64_t idx = s_key_to_index(&r->io, r->key_base, t.key);
+        s_sent_t *s = &r->sent[idx % S_RING];
+        bool latest = idx + 1 >= r->nsent;
+        if (s->used && idx < r->nsent && r->nsent - idx <= S_RING) {
+            s->used = false;
+            int64_t turn = t.tx_real_ns - s->rx_kernel;
+            if (s->rx_kernel && turn >= 0 && turn < DP_TURN_NONE) {
+                if (s->measured) {
+                    hist_record(r->out->turn_kernel, turn);
+                    r->kernel_turns++;
+                }
+                if (r->pend_n == S_PENDING) { /* requester far behind: drop the oldest */
+                    r->pend_head = (r->pend_head + 1) % S_PENDING;
+                    r->pend_n--;
+                }
+                unsigned at = (r->pend_head + r->pend_n++) % S_PENDING;
+                r->pend_seq[at] = s->seq;
+                r->pend_turn[at] = (uint32_t)turn;
+                if (t.source > r->out->stamp_source)
+                    r->out->stamp_source = t.source;
+            }
+        }
+        if (latest)
+            break;
+    }
+}
 
 int rr_reflect_run(const flow_t *flow, bool tcp, report_t *out)
 {
     const test_spec_t *spec = flow->spec;
     int rc = 0;
-    s_io_t io = {.fd = flow->fds[0], .tcp = tcp, .len = spec->len};
-    io.buf = calloc(1, spec->len);
+    s_reflector_t r = {.io = {.fd = flow->fds[0], .tcp = tcp, .len = spec->len}, .out = out};
+    r.io.buf = calloc(1, spec->len);
     uint8_t *obuf = calloc(1, spec->len);
-    s_sent_t *sent = calloc(S_RING, sizeof *sent);
-    if (!io.buf || !obuf || !sent || !out->turn_kernel || !out->turn_user) {
+    r.sent = calloc(S_RING, sizeof *r.sent);
+    if (!r.io.buf || !obuf || !r.sent || !out->turn_kernel || !out->turn_user) {
         rc = -ENOMEM;
         goto out;
     }
-    tstamp_enable(io.fd, true, true);
+    tstamp_enable(r.io.fd, true, true);
+    s_set_rcvtimeo(r.io.fd);
     cpu_sample_t cpu0, cpu1;
     cpu_sample(&cpu0);
-    uint64_t nsent = 0;       /* replies sent (UDP key space) */
-    int64_t key_base = 0;     /* TCP: key of byte 0 */
-    bool have_base = false;
-    uint64_t last_turn_seq = 0;
-    uint32_t last_turn = DP_TURN_NONE;
-    uint64_t kernel_turns = 0;
-    while (!atomic_load(flow->stop) && !io.eof) {
-        int got = s_recv(&io);
+    while (!atomic_load(flow->stop) && !r.io.eof) {
+        int got = s_recv(&r.io, true);
         if (got < 0) {
             rc = got == -ECONNRESET ? 0 : got;
             break;
         }
-        if (got == 0) {
-            sock_wait(io.fd, POLLIN, S_POLL_NS);
+        if (got == 0)
             continue;
-        }
-        int64_t rx_mono = io.rx_mono;
         dp_dgram_t req;
-        if (dp_dgram_parse(io.buf, io.len, &req) < 0 || (req.kind != DP_DGRAM_RR_REQ && req.kind != DP_DGRAM_RR_FLUSH)) {
-            out->rx_foreign++;
+        if (dp_dgram_parse(r.io.buf, r.io.len, &req) < 0 ||
+            (req.kind != DP_DGRAM_RR_REQ && req.kind != DP_DGRAM_RR_FLUSH)) {
+            if (req.kind != DP_DGRAM_HELLO) /* late setup hellos are expected, not foreign */
+                out->rx_foreign++;
             continue;
         }
-        s_sent_t *slot = &sent[nsent % S_RING];
-        *slot = (s_sent_t){.seq = req.seq, .rx_kernel = io.rx_real, .used = true};
+        bool measured = req.kind == DP_DGRAM_RR_REQ;
+        r.sent[r.nsent % S_RING] = (s_sent_t){.seq = req.seq, .rx_kernel = r.io.rx_real, .used = true, .measured = measured};
+        /* Each reply carries the oldest turnaround the requester has not had yet. */
         dp_dgram_t rep = {.kind = DP_DGRAM_RR_REP, .seq = req.seq, .tx_real_ns = req.tx_real_ns,
-                          .turn_kernel_ns = last_turn, .turn_seq = last_turn_seq};
-        int64_t turn_user = clock_mono_ns() - rx_mono;
+                          .turn_kernel_ns = DP_TURN_NONE};
+        if (r.pend_n) {
+            rep.turn_seq = r.pend_seq[r.pend_head];
+            rep.turn_kernel_ns = r.pend_turn[r.pend_head];
+            r.pend_head = (r.pend_head + 1) % S_PENDING;
+            r.pend_n--;
+        }
+        int64_t turn_user = clock_mono_ns() - r.io.rx_mono;
         rep.turn_user_ns = turn_user >= 0 && turn_user < DP_TURN_NONE ? (uint32_t)turn_user : DP_TURN_NONE;
-        rc = s_send(&io, obuf, &rep);
+        rc = s_send(&r.io, obuf, &rep);
         if (rc < 0) {
             if (!tcp && (rc == -ECONNREFUSED || rc == -ENOBUFS)) {
                 rc = 0;
@@ -417,46 +523,21 @@ int rr_reflect_run(const flow_t *flow, bool tcp, report_t *out)
             }
             break;
         }
-        nsent++;
-        if (req.kind == DP_DGRAM_RR_REQ) {
+        r.nsent++;
+        if (measured) {
             out->reflected++;
             hist_record(out->turn_user, turn_user);
         }
-        /* Collect TX stamps: each completes one reply's kernel turnaround. */
-        tstamp_tx_t t;
-        while (tstamp_read_tx(io.fd, &t) > 0) {
-            if (t.type != SCM_TSTAMP_SND)
-                continue;
-            if (tcp && !have_base) {
-                key_base = (int64_t)t.key - (int64_t)(io.len - 1);
-                have_base = true;
-            }
-            uint64_t idx = s_key_to_index(&io, key_base, t.key);
-            s_sent_t *s = &sent[idx % S_RING];
-            if (!s->used || idx >= nsent || nsent - idx > S_RING)
-                continue;
-            s->used = false;
-            if (!s->rx_kernel)
-                continue;
-            int64_t turn = t.tx_real_ns - s->rx_kernel;
-            if (turn < 0 || turn >= DP_TURN_NONE)
-                continue;
-            hist_record(out->turn_kernel, turn);
-            kernel_turns++;
-            last_turn = (uint32_t)turn;
-            last_turn_seq = s->seq;
-            if (t.source > out->stamp_source)
-                out->stamp_source = t.source;
-        }
+        s_reflector_take_tx(&r);
     }
     cpu_sample(&cpu1);
     out->role = ROLE_REFLECTOR;
-    if (!kernel_turns)
+    if (!r.kernel_turns)
         out->stamp_source = TSTAMP_SOURCE_USER;
     cpu_diff(&cpu0, &cpu1, &out->cpu);
 out:
-    free(io.buf);
+    free(r.io.buf);
     free(obuf);
-    free(sent);
+    free(r.sent);
     return rc;
 }

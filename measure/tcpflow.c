@@ -25,6 +25,7 @@ typedef struct {
     _Atomic uint64_t measured; /* receiver: bytes inside the measurement window */
     _Atomic int64_t last_mono; /* receiver: arrival time of the last counted bytes */
     _Atomic bool done;         /* worker finished */
+    double cpu_s;              /* CPU seconds the worker used, read after join */
     int err;                   /* worker's error (0 or -errno), read after join */
     s_ctx_t *ctx;              /* not owned */
 } s_stream_t;
@@ -73,6 +74,7 @@ static void *s_send_worker(void *arg)
     shutdown(s->fd, SHUT_WR);
 out:
     free(buf);
+    s->cpu_s = cpu_thread_seconds();
     atomic_store(&s->done, true);
     return NULL;
 }
@@ -116,6 +118,7 @@ static void *s_recv_worker(void *arg)
     }
 out:
     free(buf);
+    s->cpu_s = cpu_thread_seconds();
     atomic_store(&s->done, true);
     return NULL;
 }
@@ -233,6 +236,13 @@ static int s_run(const flow_t *flow, bool sender, s_ctx_t *c)
     return rc;
 }
 
+/* The sampling thread's own CPU is in cpu->proc_cpu_s already; add the workers'. */
+static void s_add_worker_cpu(const s_ctx_t *c, cpu_usage_t *cpu)
+{
+    for (unsigned i = 0; c->streams && i < c->flow->nfds; i++)
+        cpu->proc_cpu_s += c->streams[i].cpu_s;
+}
+
 int tcpflow_send(const flow_t *flow, report_t *out)
 {
     s_ctx_t c;
@@ -254,6 +264,7 @@ int tcpflow_send(const flow_t *flow, report_t *out)
     if (c.streams)
         s_read_tcpinfo(&c, &out->tcp);
     cpu_diff(&cpu0, &cpu1, &out->cpu);
+    s_add_worker_cpu(&c, &out->cpu);
     free(c.streams);
     return rc;
 }
@@ -285,6 +296,7 @@ int tcpflow_recv(const flow_t *flow, report_t *out)
         }
     }
     cpu_diff(&cpu0, &cpu1, &out->cpu);
+    s_add_worker_cpu(&c, &out->cpu);
     free(c.streams);
     return rc;
 }

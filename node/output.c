@@ -219,8 +219,8 @@ static void s_human_test(FILE *f, const output_ctx_t *ctx, const dp_result_t *re
                     (int)i == search->best ? "  <- reported" : "");
         }
     }
-    fprintf(f, "%s %s %s, %u-byte %s, server %s\n", dp_proto_name(t->proto), ctx->target_str,
-            t->reverse ? "(reverse: server sends)" : "", t->len,
+    fprintf(f, "%s %s%s, %u-byte %s, server %s\n", dp_proto_name(t->proto), ctx->target_str,
+            t->reverse ? " (reverse: server sends)" : "", t->len,
             t->proto == TEST_TCP ? "writes" : t->proto == TEST_UDP ? "datagrams" : "messages", res->server_id);
     if (t->proto == TEST_TCP) {
         fprintf(f, "  goodput %.2f Mbit/s over %.2f s (%llu bytes received, %u stream%s)\n", s_mbps(s.throughput_bps),
