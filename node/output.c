@@ -28,6 +28,10 @@ void output_json_hist(jsonw_t *w, const char *key, const hist_t *h)
 
 static void s_json_cpu(jsonw_t *w, const char *key, const cpu_usage_t *c)
 {
+    if (c->elapsed_s <= 0) { /* no /proc/stat on that end */
+        jsonw_null(w, key);
+        return;
+    }
     jsonw_object(w, key);
     jsonw_double(w, "total_pct", c->total_pct);
     jsonw_double(w, "user_pct", c->user_pct);

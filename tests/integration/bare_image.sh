@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# vmtp-node runs on a bare VM image: copied alone into an empty root (no libc, no /proc, no
+# /etc), it serves and measures a TCP, a UDP and an RR test over loopback.
+# usage: bare_image.sh BIN_DIR
+set -u
+node="$1/vmtp-node"
+[[ $(id -u) -eq 0 ]] || { echo "SKIP: chroot needs root"; exit 77; }
+if ldd "$node" >/dev/null 2>&1; then
+    echo "SKIP: this build of vmtp-node is dynamically linked (sanitizer builds are); the static build is tested"
+    exit 77
+fi
+root=$(mktemp -d)
+srv=
+cleanup()
+{
+    [[ -n $srv ]] && kill "$srv" 2>/dev/null && wait "$srv" 2>/dev/null
+    rm -rf "$root"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+cp "$node" "$root/vmtp-node"
+fails=0
+run() { chroot "$root" /vmtp-node "$@"; }
+
+if ! out=$(run --version); then
+    echo "FAIL: vmtp-node does not start in an empty root"
+    exit 1
+fi
+echo "empty root: $out"
+port=$((20000 + RANDOM % 20000))
+chroot "$root" /vmtp-node server --port "$port" --bind 127.0.0.1 2>/dev/null &
+srv=$!
+for _ in $(seq 100); do
+    ss -ltn "sport = :$port" | grep -q LISTEN && break
+    sleep 0.05
+done
+for t in "tcp --time 0.5" "udp --rate 10M --time 0.5" "rr --count 200"; do
+    # shellcheck disable=SC2086
+    if run $t 127.0.0.1 --port "$port" --json >"$root/out.json" 2>"$root/err"; then
+        echo "ok: $t"
+    else
+        echo "FAIL: '$t' in an empty root: $(cat "$root/err")"
+        fails=$((fails + 1))
+    fi
+done
+[[ $fails -eq 0 ]]
