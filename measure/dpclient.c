@@ -3,6 +3,7 @@
 
 #include "dpconn.h"
 #include "runner.h"
+#include "tstamp.h"
 #include "vmtp/clock.h"
 
 #include <errno.h>
@@ -133,6 +134,7 @@ static int s_open_data(dpclient_t *self, runner_t *r, uint64_t cookie, char *why
             return rc;
         }
         r->nfds = 1;
+        tstamp_enable(r->fds[0], false, true); /* early: see dpserver.c */
         return 0;
     }
     unsigned n = spec->proto == TEST_TCP ? spec->streams : 1;
@@ -318,7 +320,7 @@ int dpclient_run(dpclient_t *self, const test_spec_t *spec, dp_result_t *res, ch
         goto out;
     int64_t start_real = spec->start_real_ns ? spec->start_real_ns : clock_real_ns();
     int64_t delta = start_real - clock_real_ns();
-    r->start_mono_ns = clock_mono_ns() + (delta > 0 ? delta : 0);
+    r->start_mono_ns = delta > 0 ? clock_mono_ns() + delta : 0; /* 0: when the engine is ready */
     res->start_real_ns = start_real;
     /* A receiver listens before the sender is told to start. */
     if (r->role == ROLE_RECEIVER && (rc = runner_start(r)) < 0) {

@@ -3,6 +3,7 @@
 
 #include "dpconn.h"
 #include "runner.h"
+#include "tstamp.h"
 #include "vmtp/clock.h"
 
 #include <errno.h>
@@ -254,6 +255,14 @@ static int s_run_test(s_session_t *s, const test_spec_t *spec)
         rc = 0;
         goto done;
     }
+    /* A receiver is listening before the client is told it may send: nothing queues unread
+     * before the measurement window opens. */
+    bool early = r->role == ROLE_RECEIVER;
+    if (early && (rc = runner_start(r)) < 0) {
+        dpconn_send_error(&s->conn, -rc, "server cannot start the test");
+        rc = 0;
+        goto done;
+    }
     dp_msg_init(&m, DP_MSG_READY);
     if ((rc = dpconn_send(&s->conn, &m, &s->stop)) < 0)
         goto done;
@@ -271,8 +280,8 @@ static int s_run_test(s_session_t *s, const test_spec_t *spec)
         dpconn_send_error(&s->conn, EINVAL, "start time more than an hour ahead (clocks apart?)");
         goto done;
     }
-    r->start_mono_ns = clock_mono_ns() + (delta > 0 ? delta : 0);
-    if ((rc = runner_start(r)) < 0) {
+    r->start_mono_ns = delta > 0 ? clock_mono_ns() + delta : 0;
+    if (!early && (rc = runner_start(r)) < 0) {
         dpconn_send_error(&s->conn, -rc, "server cannot start the test");
         rc = 0;
         goto done;
@@ -466,6 +475,9 @@ static void s_on_udp(dpserver_t *self, s_ev_t *ev)
                 fd = -1;
             }
             if (fd >= 0) {
+                /* RX stamping takes a moment to come on after it is first asked for (a static
+                 * key): ask now, during setup, so the first measured datagram has its stamp. */
+                tstamp_enable(fd, false, true);
                 s->runner->fds[0] = fd;
                 s->runner->nfds = 1;
                 pthread_cond_broadcast(&self->cond);

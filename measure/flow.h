@@ -5,6 +5,7 @@
 #define VMTP_FLOW_H
 
 #include "report.h"
+#include "vmtp/clock.h"
 
 #include <stdatomic.h>
 #include <stdint.h>
@@ -25,6 +26,14 @@ typedef struct {
     flow_interval_fn on_interval; /* may be NULL */
     void *cb_arg;             /* passed to on_interval */
 } flow_t;
+
+/* When the data phase starts: the requested time, or now if that has passed (or none was set),
+ * so that a late start never makes a paced sender burst to catch up. */
+static inline int64_t flow_start_mono(const flow_t *f)
+{
+    int64_t now = clock_mono_ns();
+    return f->start_mono_ns > now ? f->start_mono_ns : now;
+}
 
 /* Linger bound after the sender finished: a receiver stops once nothing arrived for this long. */
 #define FLOW_DRAIN_SILENCE_NS (250 * 1000 * 1000LL)

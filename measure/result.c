@@ -39,7 +39,9 @@ void result_summarize(const dp_result_t *res, result_summary_t *out)
         return;
     const report_t *s = out->sender;
     int64_t sw = s->tx_end_real_ns - s->tx_start_real_ns;
-    out->offered_bps = sw > 0 ? (double)s->tx_bytes * 8e9 / (double)sw : 0.0;
+    /* N datagrams span N - 1 send intervals: the first one marks the start. */
+    uint64_t tx_bytes = s->tx_packets ? s->tx_bytes - s->tx_bytes / s->tx_packets : 0;
+    out->offered_bps = sw > 0 ? (double)tx_bytes * 8e9 / (double)sw : 0.0;
     out->tx_packets = s->tx_packets;
     out->rx_packets = out->receiver->rx_packets;
     out->lost = out->tx_packets > out->rx_packets ? out->tx_packets - out->rx_packets : 0;

@@ -388,7 +388,7 @@ int rr_client_run(const flow_t *flow, bool tcp, report_t *out)
     prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
     cpu_sample_t cpu0, cpu1;
     cpu_sample(&cpu0);
-    int64_t start = flow->start_mono_ns ? flow->start_mono_ns : clock_mono_ns();
+    int64_t start = flow_start_mono(flow);
     int64_t end = start + spec->duration_ns;
     clock_sleep_until_mono(start);
     rc = spec->rr_mode == RR_MODE_ISOCHRONOUS ? s_isochronous(&c, start, end) : s_pingpong(&c, end);

@@ -207,7 +207,7 @@ static int s_run(const flow_t *flow, bool sender, s_ctx_t *c)
     int rc = 0;
     memset(c, 0, sizeof *c);
     c->flow = flow;
-    c->start_mono = flow->start_mono_ns ? flow->start_mono_ns : clock_mono_ns();
+    c->start_mono = flow_start_mono(flow);
     c->end_mono = c->start_mono + flow->spec->duration_ns;
     if (!flow->nfds || flow->nfds > TEST_MAX_STREAMS)
         return -EINVAL;
