@@ -17,9 +17,9 @@ int cpu_parse_stat(const char *text, cpu_sample_t *out)
     if (line != text && (!line || line[-1] != '\n'))
         return -EINVAL;
     uint64_t v[8] = {0};
-    int n = sscanf(line, "cpu %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64
-                         " %" SCNu64,
-                   &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]);
+    int n =
+        sscanf(line, "cpu %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64,
+               &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]);
     if (n < 4)
         return -EINVAL;
     out->user = v[0];
@@ -64,13 +64,11 @@ double cpu_thread_seconds(void)
     struct rusage ru;
     if (getrusage(RUSAGE_THREAD, &ru) < 0)
         return 0.0;
-    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
-static double s_pct(uint64_t part, uint64_t total)
-{
-    return total ? 100.0 * (double)part / (double)total : 0.0;
-}
+static double s_pct(uint64_t part, uint64_t total) { return total ? 100.0 * (double)part / (double)total : 0.0; }
 
 void cpu_diff(const cpu_sample_t *a, const cpu_sample_t *b, cpu_usage_t *out)
 {

@@ -20,12 +20,12 @@
 #define S_MAX_INTERVALS 100000
 
 struct dpclient {
-    dpclient_cfg_t cfg;          /* configuration */
-    dpconn_t conn;               /* control connection */
-    atomic_bool never;           /* stays false: the stop flag when cfg.stop is NULL */
-    pthread_mutex_t cb_lock;     /* keeps on_interval calls apart */
+    dpclient_cfg_t cfg;      /* configuration */
+    dpconn_t conn;           /* control connection */
+    atomic_bool never;       /* stays false: the stop flag when cfg.stop is NULL */
+    pthread_mutex_t cb_lock; /* keeps on_interval calls apart */
     /* Per-test state used by the callbacks. */
-    dp_result_t *res;            /* result being filled (not owned) */
+    dp_result_t *res; /* result being filled (not owned) */
 };
 
 static const atomic_bool *s_stop(dpclient_t *self) { return self->cfg.stop ? self->cfg.stop : &self->never; }
@@ -254,7 +254,8 @@ static int s_run_phase(dpclient_t *self, runner_t *r, char *why, size_t cap)
             sent_stop = true;
         }
         if (sent_done && clock_mono_ns() > result_deadline) {
-            snprintf(why, cap, "the server sent no result within %lld s", (long long)(S_RESULT_TIMEOUT_NS / VMTP_NS_PER_S));
+            snprintf(why, cap, "the server sent no result within %lld s",
+                     (long long)(S_RESULT_TIMEOUT_NS / VMTP_NS_PER_S));
             return -ETIMEDOUT;
         }
         dp_msg_t m;
@@ -278,9 +279,7 @@ static int s_run_phase(dpclient_t *self, runner_t *r, char *why, size_t cap)
                 atomic_store(&r->peer_done, true);
             }
             break;
-        case DP_MSG_ERROR:
-            atomic_store(&r->stop, true);
-            return s_server_error(&m, why, cap);
+        case DP_MSG_ERROR: atomic_store(&r->stop, true); return s_server_error(&m, why, cap);
         default:
             snprintf(why, cap, "unexpected %s from the server during the test", dp_msg_name(m.type));
             dp_msg_fini(&m);

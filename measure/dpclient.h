@@ -22,12 +22,12 @@ typedef struct dpclient dpclient_t;
 typedef void (*dpclient_interval_fn)(const interval_t *iv, bool remote, void *arg);
 
 typedef struct {
-    sockaddr_any_t server;       /* server's data port address */
-    sockaddr_any_t bind;         /* local address to bind (len 0 = any) */
-    int64_t connect_timeout_ns;  /* bound on every connect and on the setup exchange */
-    const atomic_bool *stop;     /* abort everything (not owned, may be NULL) */
+    sockaddr_any_t server;            /* server's data port address */
+    sockaddr_any_t bind;              /* local address to bind (len 0 = any) */
+    int64_t connect_timeout_ns;       /* bound on every connect and on the setup exchange */
+    const atomic_bool *stop;          /* abort everything (not owned, may be NULL) */
     dpclient_interval_fn on_interval; /* may be NULL */
-    void *cb_arg;                /* for on_interval */
+    void *cb_arg;                     /* for on_interval */
 } dpclient_cfg_t;
 
 /* Both ends of one finished test. */

@@ -33,40 +33,40 @@ typedef struct {
 
 /* An accepted connection whose greeting is not complete yet. */
 typedef struct {
-    s_ev_t ev;                          /* epoll registration (kind S_EV_PENDING) */
-    uint8_t buf[DP_DATA_HELLO_LEN];     /* greeting bytes so far */
-    size_t have;                        /* bytes in buf */
-    int64_t deadline_mono;              /* dropped if not complete by then */
-    bool used;                          /* slot in use */
+    s_ev_t ev;                      /* epoll registration (kind S_EV_PENDING) */
+    uint8_t buf[DP_DATA_HELLO_LEN]; /* greeting bytes so far */
+    size_t have;                    /* bytes in buf */
+    int64_t deadline_mono;          /* dropped if not complete by then */
+    bool used;                      /* slot in use */
 } s_pending_t;
 
 typedef struct s_session s_session_t;
 
 struct dpserver {
-    dpserver_cfg_t cfg;               /* configuration (bind_host not owned) */
-    s_ev_t tcp[2];                    /* TCP listeners (IPv4, IPv6); fd -1 if absent */
-    s_ev_t udp[2];                    /* UDP listeners, same families */
-    sockaddr_any_t udp_addr[2];       /* where each UDP listener is bound */
-    int epfd;                         /* epoll instance */
-    s_pending_t pending[S_MAX_PENDING]; /* greetings being read */
-    pthread_mutex_t lock;             /* guards sessions, the session handoff fields, stats */
-    pthread_cond_t cond;              /* signalled when a session received a data socket */
+    dpserver_cfg_t cfg;                           /* configuration (bind_host not owned) */
+    s_ev_t tcp[2];                                /* TCP listeners (IPv4, IPv6); fd -1 if absent */
+    s_ev_t udp[2];                                /* UDP listeners, same families */
+    sockaddr_any_t udp_addr[2];                   /* where each UDP listener is bound */
+    int epfd;                                     /* epoll instance */
+    s_pending_t pending[S_MAX_PENDING];           /* greetings being read */
+    pthread_mutex_t lock;                         /* guards sessions, the session handoff fields, stats */
+    pthread_cond_t cond;                          /* signalled when a session received a data socket */
     s_session_t *sessions[DPSERVER_MAX_SESSIONS]; /* live sessions */
-    dpserver_stats_t stats;           /* counters */
-    char server_id[DP_TEXT_MAX];      /* "hostname kernel" */
+    dpserver_stats_t stats;                       /* counters */
+    char server_id[DP_TEXT_MAX];                  /* "hostname kernel" */
 };
 
 struct s_session {
-    dpserver_t *srv;       /* not owned */
-    dpconn_t conn;         /* control connection */
-    pthread_t tid;         /* session thread */
-    atomic_bool finished;  /* thread is about to exit: join it */
-    atomic_bool stop;      /* server shutting down */
+    dpserver_t *srv;      /* not owned */
+    dpconn_t conn;        /* control connection */
+    pthread_t tid;        /* session thread */
+    atomic_bool finished; /* thread is about to exit: join it */
+    atomic_bool stop;     /* server shutting down */
     /* Handoff (guarded by srv->lock): while cookie != 0 the accept thread may add sockets. */
-    uint64_t cookie;       /* this test's cookie, 0 = not accepting */
-    runner_t *runner;      /* the test being set up (not owned here) */
-    unsigned want;         /* data sockets the test needs */
-    bool udp;              /* the test takes one UDP socket rather than TCP connections */
+    uint64_t cookie;  /* this test's cookie, 0 = not accepting */
+    runner_t *runner; /* the test being set up (not owned here) */
+    unsigned want;    /* data sockets the test needs */
+    bool udp;         /* the test takes one UDP socket rather than TCP connections */
 };
 
 /* ---- listeners ---------------------------------------------------------------------------- */
@@ -517,7 +517,9 @@ static void s_on_accept(dpserver_t *self, s_ev_t *ev)
             close(fd); /* a flood of silent connections: refuse the newest */
             continue;
         }
-        *p = (s_pending_t){.ev = {.kind = S_EV_PENDING, .fd = fd}, .have = 0, .used = true,
+        *p = (s_pending_t){.ev = {.kind = S_EV_PENDING, .fd = fd},
+                           .have = 0,
+                           .used = true,
                            .deadline_mono = clock_mono_ns() + DPSERVER_GREETING_TIMEOUT_NS};
         if (s_epoll_add(self, &p->ev) < 0)
             s_pending_drop(self, p, true);

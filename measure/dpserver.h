@@ -32,9 +32,9 @@ typedef struct {
 
 /* Counters, for the log and for tests. */
 typedef struct {
-    uint64_t sessions;       /* control connections accepted */
-    uint64_t tests;          /* tests run to the end */
-    uint64_t rejected;       /* connections dropped for a bad or missing greeting */
+    uint64_t sessions;        /* control connections accepted */
+    uint64_t tests;           /* tests run to the end */
+    uint64_t rejected;        /* connections dropped for a bad or missing greeting */
     uint64_t stray_datagrams; /* UDP datagrams on the listening socket that were not a HELLO */
 } dpserver_stats_t;
 

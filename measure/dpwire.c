@@ -12,30 +12,8 @@
 
 static const uint8_t s_magic[6] = {'V', 'M', 'T', 'P', 'D', 'P'};
 
-/* Field lists: encoder and decoder walk the same list, so they cannot disagree. */
-#define SPEC_FIELDS(X)                                                                                       \
-    X(u8, proto) X(bool, reverse) X(u16, streams) X(u32, len) X(u64, rate_bps) X(i64, duration_ns)            \
-    X(i64, omit_ns) X(i64, interval_ns) X(u32, sndbuf) X(u32, rcvbuf) X(u8, rr_mode) X(i64, rr_interval_ns)    \
-    X(u64, rr_count) X(i64, rr_timeout_ns) X(i64, start_real_ns) X(i64, clock_offset_ns) X(bool, clock_known)
-
-#define TCPINFO_FIELDS(X)                                                                                    \
-    X(bool, valid) X(u32, rtt_us) X(u32, rttvar_us) X(u32, min_rtt_us) X(u32, snd_cwnd) X(u32, snd_mss)        \
-    X(u64, total_retrans) X(u64, delivery_rate_bps) X(u64, bytes_acked)
-
-#define INTERVAL_FIELDS(X)                                                                                   \
-    X(i64, start_ns) X(i64, end_ns) X(u64, bytes) X(u64, packets) X(u64, lost) X(u64, retrans)
-
-#define REPORT_FIELDS(X)                                                                                     \
-    X(u8, role) X(u64, tx_bytes) X(u64, tx_packets) X(u64, tx_omitted) X(u64, tx_errors) X(i64, tx_start_real_ns)                \
-    X(i64, tx_end_real_ns) X(u64, rx_bytes) X(u64, rx_bytes_total) X(u64, rx_packets)                         \
-    X(i64, rx_start_real_ns) X(i64, rx_end_real_ns) X(u64, rx_duplicates) X(u64, rx_reordered)                \
-    X(u64, rx_too_old) X(u64, rx_foreign) X(u64, rx_omitted) X(i64, socket_drops) X(f64, jitter_ns)           \
-    X(u64, rr_sent) X(u64, rr_received) X(u64, rr_late) X(u64, stamps_missing) X(u64, reflected)           \
-    X(u8, stamp_source)
-
-#define CPU_FIELDS(X)                                                                                        \
-    X(f64, total_pct) X(f64, user_pct) X(f64, system_pct) X(f64, softirq_pct) X(f64, steal_pct)               \
-    X(f64, proc_cpu_s) X(f64, elapsed_s) X(i32, ncpu)
+/* Field lists (dpwire.def): encoder, decoder and docs/PROTOCOL.md walk the same lists. */
+#include "dpwire.def"
 
 /* Typed put/get so the lists above stay one line per field. */
 static void s_put_u8(wbuf_t *w, uint8_t v) { wbuf_u8(w, v); }
@@ -257,8 +235,8 @@ const char *dp_proto_name(uint8_t proto)
 
 const char *dp_msg_name(uint8_t type)
 {
-    static const char *const names[] = {"?", "TEST", "ACCEPT", "READY", "START", "INTERVAL",
-                                        "DONE", "RESULT", "ERROR", "STOP"};
+    static const char *const names[] = {"?",        "TEST", "ACCEPT", "READY", "START",
+                                        "INTERVAL", "DONE", "RESULT", "ERROR", "STOP"};
     return type <= DP_MSG_TYPE_MAX ? names[type] : "?";
 }
 
@@ -266,10 +244,10 @@ int dp_test_validate(const test_spec_t *t, char *why, size_t cap)
 {
     const char *p = dp_proto_name(t->proto);
     uint32_t lo = 1, hi = TEST_TCP_MAX_LEN;
-#define BAD(...)                                                                                             \
-    do {                                                                                                     \
-        snprintf(why, cap, __VA_ARGS__);                                                                     \
-        return -EINVAL;                                                                                      \
+#define BAD(...)                                                                                                       \
+    do {                                                                                                               \
+        snprintf(why, cap, __VA_ARGS__);                                                                               \
+        return -EINVAL;                                                                                                \
     } while (0)
     switch (t->proto) {
     case TEST_TCP: break;

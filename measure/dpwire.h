@@ -44,15 +44,15 @@ typedef enum {
 
 /* A decoded control message. Only the members of its type are meaningful. */
 typedef struct {
-    uint8_t type;                    /* dp_msg_type_t */
-    test_spec_t test;                /* TEST */
-    uint64_t cookie;                 /* ACCEPT */
-    char server_id[DP_TEXT_MAX];     /* ACCEPT: "hostname kernel-release" of the server */
-    int64_t start_real_ns;           /* START */
-    interval_t interval;             /* INTERVAL */
-    report_t report;                 /* DONE, RESULT (owns its histograms: dp_msg_fini) */
-    int32_t error_code;              /* ERROR: positive errno */
-    char text[DP_TEXT_MAX];          /* ERROR */
+    uint8_t type;                /* dp_msg_type_t */
+    test_spec_t test;            /* TEST */
+    uint64_t cookie;             /* ACCEPT */
+    char server_id[DP_TEXT_MAX]; /* ACCEPT: "hostname kernel-release" of the server */
+    int64_t start_real_ns;       /* START */
+    interval_t interval;         /* INTERVAL */
+    report_t report;             /* DONE, RESULT (owns its histograms: dp_msg_fini) */
+    int32_t error_code;          /* ERROR: positive errno */
+    char text[DP_TEXT_MAX];      /* ERROR */
 } dp_msg_t;
 
 /* Zeroes a message of the given type. */
@@ -91,21 +91,21 @@ int dp_data_hello_parse(const uint8_t in[DP_DATA_HELLO_LEN], uint64_t *cookie, u
 #define DP_TURN_NONE UINT32_MAX /* turnaround not known */
 
 typedef enum {
-    DP_DGRAM_HELLO = 1,    /* client → server UDP: seq = session cookie; binds the client address */
-    DP_DGRAM_HELLO_ACK = 2, /* server → client UDP: the session socket is in place */
-    DP_DGRAM_DATA = 3,     /* throughput datagram */
-    DP_DGRAM_RR_REQ = 4,   /* RR request */
-    DP_DGRAM_RR_REP = 5,   /* RR reply */
-    DP_DGRAM_RR_FLUSH = 6, /* RR: not measured; asks the reflector for its last turnaround */
+    DP_DGRAM_HELLO = 1,     /* client → server UDP: seq = session cookie; binds the client address */
+    DP_DGRAM_HELLO_ACK = 2, /* reserved: never sent (READY on the control connection confirms the binding) */
+    DP_DGRAM_DATA = 3,      /* throughput datagram */
+    DP_DGRAM_RR_REQ = 4,    /* RR request */
+    DP_DGRAM_RR_REP = 5,    /* RR reply */
+    DP_DGRAM_RR_FLUSH = 6,  /* RR: not measured; asks the reflector for its last turnaround */
 } dp_dgram_kind_t;
 
 #define DP_DGRAM_F_WARMUP 0x01 /* sent during the warm-up omission: not measured */
 
 typedef struct {
-    uint8_t kind;        /* dp_dgram_kind_t */
-    uint8_t flags;       /* DP_DGRAM_F_* */
-    uint64_t seq;        /* sequence number (HELLO: cookie) */
-    int64_t tx_real_ns;  /* sender's CLOCK_REALTIME at send */
+    uint8_t kind;       /* dp_dgram_kind_t */
+    uint8_t flags;      /* DP_DGRAM_F_* */
+    uint64_t seq;       /* sequence number (HELLO: cookie) */
+    int64_t tx_real_ns; /* sender's CLOCK_REALTIME at send */
     /* RR replies only: */
     uint32_t turn_user_ns;   /* this reply's user-space turnaround (DP_TURN_NONE if unknown) */
     uint32_t turn_kernel_ns; /* kernel turnaround of reply turn_seq (DP_TURN_NONE if none yet) */

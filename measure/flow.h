@@ -14,17 +14,17 @@
 typedef void (*flow_interval_fn)(const interval_t *iv, void *arg);
 
 typedef struct {
-    const int *fds;           /* connected data sockets (not owned); TCP: one per stream */
-    unsigned nfds;            /* number of fds */
-    const test_spec_t *spec;  /* the test (not owned) */
-    int64_t start_mono_ns;    /* CLOCK_MONOTONIC start of the data phase (0 = now) */
-    const atomic_bool *stop;  /* becomes true to abort (not owned, never NULL) */
+    const int *fds;          /* connected data sockets (not owned); TCP: one per stream */
+    unsigned nfds;           /* number of fds */
+    const test_spec_t *spec; /* the test (not owned) */
+    int64_t start_mono_ns;   /* CLOCK_MONOTONIC start of the data phase (0 = now) */
+    const atomic_bool *stop; /* becomes true to abort (not owned, never NULL) */
     /* Receiver of a UDP test: set once the sender's DONE arrived, with its datagram count, so
      * the receiver can stop as soon as everything arrived (or after a silence). */
-    const atomic_bool *peer_done;          /* may be NULL when no control channel exists */
+    const atomic_bool *peer_done;            /* may be NULL when no control channel exists */
     const _Atomic uint64_t *peer_tx_packets; /* valid once *peer_done */
-    flow_interval_fn on_interval; /* may be NULL */
-    void *cb_arg;             /* passed to on_interval */
+    flow_interval_fn on_interval;            /* may be NULL */
+    void *cb_arg;                            /* passed to on_interval */
 } flow_t;
 
 /* When the data phase starts: the requested time, or now if that has passed (or none was set),

@@ -15,12 +15,12 @@
 #define S_SUB_BITS 8
 
 struct hist {
-    uint64_t *pos;   /* counts of values >= 0, by bucket of the magnitude */
-    uint64_t *neg;   /* counts of values < 0, by bucket of the magnitude; NULL until needed */
-    uint64_t count;  /* values recorded */
-    int64_t min;     /* exact smallest value (valid when count > 0) */
-    int64_t max;     /* exact largest value (valid when count > 0) */
-    __int128 sum;    /* exact sum of the values */
+    uint64_t *pos;  /* counts of values >= 0, by bucket of the magnitude */
+    uint64_t *neg;  /* counts of values < 0, by bucket of the magnitude; NULL until needed */
+    uint64_t count; /* values recorded */
+    int64_t min;    /* exact smallest value (valid when count > 0) */
+    int64_t max;    /* exact largest value (valid when count > 0) */
+    __int128 sum;   /* exact sum of the values */
 };
 
 static unsigned s_index(uint64_t m)
@@ -58,10 +58,7 @@ static uint64_t s_mid(unsigned idx)
     return lo + width / 2;
 }
 
-static uint64_t s_magnitude(int64_t v)
-{
-    return v < 0 ? (uint64_t)(-(v + 1)) + 1 : (uint64_t)v;
-}
+static uint64_t s_magnitude(int64_t v) { return v < 0 ? (uint64_t)(-(v + 1)) + 1 : (uint64_t)v; }
 
 hist_t *hist_new(void)
 {
@@ -148,10 +145,7 @@ uint64_t hist_count(const hist_t *self) { return self->count; }
 int64_t hist_min(const hist_t *self) { return self->count ? self->min : 0; }
 int64_t hist_max(const hist_t *self) { return self->count ? self->max : 0; }
 
-double hist_mean(const hist_t *self)
-{
-    return self->count ? (double)self->sum / (double)self->count : 0.0;
-}
+double hist_mean(const hist_t *self) { return self->count ? (double)self->sum / (double)self->count : 0.0; }
 
 /* Calls fn(value_of_bucket, count) for every non-empty bucket in ascending value order;
  * stops when fn returns true. */

@@ -11,10 +11,10 @@
 #include <stdint.h>
 
 typedef struct {
-    int64_t t0_ns;        /* due time of packet 0 (any monotonic clock) */
+    int64_t t0_ns;         /* due time of packet 0 (any monotonic clock) */
     uint64_t bits_per_pkt; /* bits of one packet as counted against the rate */
-    uint64_t rate_bps;    /* rate in bit/s; 0 = unlimited (every packet is always due) */
-    uint64_t sent;        /* packets handed over so far (the caller advances it) */
+    uint64_t rate_bps;     /* rate in bit/s; 0 = unlimited (every packet is always due) */
+    uint64_t sent;         /* packets handed over so far (the caller advances it) */
 } pacer_t;
 
 /* A schedule of packets of bytes_per_pkt at rate_bps starting at t0_ns. */

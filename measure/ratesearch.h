@@ -50,9 +50,9 @@ typedef int (*ratesearch_trial_fn)(unsigned idx, uint64_t rate_bps, ratesearch_t
 /* Result of a search. */
 typedef struct {
     ratesearch_trial_t trials[RATESEARCH_MAX_TRIALS]; /* every trial, in order */
-    unsigned ntrials;  /* trials run */
-    int best;          /* index of the reported trial, -1 if none */
-    bool converged;    /* the criterion was met (VMTP: loss in the window; RFC 2544: resolution reached) */
+    unsigned ntrials;                                 /* trials run */
+    int best;                                         /* index of the reported trial, -1 if none */
+    bool converged; /* the criterion was met (VMTP: loss in the window; RFC 2544: resolution reached) */
 } ratesearch_result_t;
 
 /* Runs the search. Returns 0, or the first error of a trial (res keeps the trials so far). */

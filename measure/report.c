@@ -38,8 +38,7 @@ int report_alloc_hists(report_t *r, report_role_t role)
         if ((!r->turn_kernel && !(r->turn_kernel = hist_new())) || (!r->turn_user && !(r->turn_user = hist_new())))
             return -ENOMEM;
         break;
-    default:
-        break;
+    default: break;
     }
     return 0;
 }

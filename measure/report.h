@@ -39,23 +39,23 @@ typedef enum {
 
 /* Everything both ends must agree on before a test starts. */
 typedef struct {
-    uint8_t proto;          /* test_proto_t */
-    bool reverse;           /* TCP/UDP: the server sends and the client receives */
-    uint16_t streams;       /* TCP parallel connections, 1..TEST_MAX_STREAMS */
-    uint32_t len;           /* TCP write size, UDP datagram payload, RR message size (bytes) */
-    uint64_t rate_bps;      /* UDP offered rate of payload bits (0 = as fast as possible) */
-    int64_t duration_ns;    /* data phase length (RR: also the limit when count is 0) */
-    int64_t omit_ns;        /* TCP/UDP warm-up excluded from the results */
-    int64_t interval_ns;    /* progress report period (0 = none) */
-    uint32_t sndbuf;        /* SO_SNDBUF request, bytes (0 = kernel default) */
-    uint32_t rcvbuf;        /* SO_RCVBUF request, bytes (0 = engine default) */
-    uint8_t rr_mode;        /* rr_mode_t */
-    int64_t rr_interval_ns; /* isochronous send period */
-    uint64_t rr_count;      /* RR requests (0 = until duration_ns) */
-    int64_t rr_timeout_ns;  /* a request unanswered this long is lost */
-    int64_t start_real_ns;  /* absolute start of the data phase (0 = as soon as both are ready) */
+    uint8_t proto;           /* test_proto_t */
+    bool reverse;            /* TCP/UDP: the server sends and the client receives */
+    uint16_t streams;        /* TCP parallel connections, 1..TEST_MAX_STREAMS */
+    uint32_t len;            /* TCP write size, UDP datagram payload, RR message size (bytes) */
+    uint64_t rate_bps;       /* UDP offered rate of payload bits (0 = as fast as possible) */
+    int64_t duration_ns;     /* data phase length (RR: also the limit when count is 0) */
+    int64_t omit_ns;         /* TCP/UDP warm-up excluded from the results */
+    int64_t interval_ns;     /* progress report period (0 = none) */
+    uint32_t sndbuf;         /* SO_SNDBUF request, bytes (0 = kernel default) */
+    uint32_t rcvbuf;         /* SO_RCVBUF request, bytes (0 = engine default) */
+    uint8_t rr_mode;         /* rr_mode_t */
+    int64_t rr_interval_ns;  /* isochronous send period */
+    uint64_t rr_count;       /* RR requests (0 = until duration_ns) */
+    int64_t rr_timeout_ns;   /* a request unanswered this long is lost */
+    int64_t start_real_ns;   /* absolute start of the data phase (0 = as soon as both are ready) */
     int64_t clock_offset_ns; /* receiver clock minus sender clock when known (clock_known) */
-    bool clock_known;       /* clock_offset_ns is meaningful: one-way delays are absolute */
+    bool clock_known;        /* clock_offset_ns is meaningful: one-way delays are absolute */
 } test_spec_t;
 
 /* Roles of a report. */
@@ -69,13 +69,13 @@ typedef enum {
 
 /* One progress period as seen by one end. Times are relative to that end's data-phase start. */
 typedef struct {
-    int64_t start_ns;     /* period start, ns after the data phase began */
-    int64_t end_ns;       /* period end */
-    uint64_t bytes;       /* payload bytes sent (sender) or received (receiver) in the period */
-    uint64_t packets;     /* datagrams / RR replies in the period */
-    uint64_t lost;        /* UDP receiver: sequence gaps that appeared in the period */
-    tcpinfo_t tcp;        /* TCP sender: TCP_INFO at the period's end (combined over streams) */
-    uint64_t retrans;     /* TCP sender: retransmissions in the period */
+    int64_t start_ns; /* period start, ns after the data phase began */
+    int64_t end_ns;   /* period end */
+    uint64_t bytes;   /* payload bytes sent (sender) or received (receiver) in the period */
+    uint64_t packets; /* datagrams / RR replies in the period */
+    uint64_t lost;    /* UDP receiver: sequence gaps that appeared in the period */
+    tcpinfo_t tcp;    /* TCP sender: TCP_INFO at the period's end (combined over streams) */
+    uint64_t retrans; /* TCP sender: retransmissions in the period */
 } interval_t;
 
 /* What one end measured. Histograms are owned by the report (report_fini frees them). */
@@ -107,18 +107,18 @@ typedef struct {
     hist_t *owd;              /* UDP one-way delay (relative unless the spec's clock was known) */
 
     /* RR requester */
-    uint64_t rr_sent;         /* requests sent */
-    uint64_t rr_received;     /* replies matched to a request */
-    uint64_t rr_late;         /* replies after the timeout (counted lost) */
-    uint64_t stamps_missing;  /* RR replies / UDP datagrams lacking a kernel stamp */
-    hist_t *rtt_user;         /* RTT between user-space send and receive */
-    hist_t *rtt_kernel;       /* RTT between the client's kernel TX and RX stamps */
-    hist_t *rtt_path;         /* rtt_kernel minus the reflector's kernel turnaround */
+    uint64_t rr_sent;        /* requests sent */
+    uint64_t rr_received;    /* replies matched to a request */
+    uint64_t rr_late;        /* replies after the timeout (counted lost) */
+    uint64_t stamps_missing; /* RR replies / UDP datagrams lacking a kernel stamp */
+    hist_t *rtt_user;        /* RTT between user-space send and receive */
+    hist_t *rtt_kernel;      /* RTT between the client's kernel TX and RX stamps */
+    hist_t *rtt_path;        /* rtt_kernel minus the reflector's kernel turnaround */
 
     /* reflector */
-    uint64_t reflected;       /* requests answered */
-    hist_t *turn_kernel;      /* kernel RX stamp of a request to kernel TX stamp of its reply */
-    hist_t *turn_user;        /* user-space receive to send of the reply */
+    uint64_t reflected;  /* requests answered */
+    hist_t *turn_kernel; /* kernel RX stamp of a request to kernel TX stamp of its reply */
+    hist_t *turn_user;   /* user-space receive to send of the reply */
 
     /* every end */
     tstamp_source_t stamp_source; /* best stamp source this end used */

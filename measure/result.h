@@ -15,18 +15,18 @@
 #include "dpclient.h"
 
 typedef struct {
-    const report_t *sender;     /* TCP/UDP sending end (not owned) */
-    const report_t *receiver;   /* TCP/UDP receiving end (not owned) */
-    double throughput_bps;      /* receiver goodput of payload, bit/s */
-    double duration_s;          /* receiver measurement window */
-    double offered_bps;         /* UDP: payload rate the sender achieved over its send time */
-    uint64_t tx_packets;        /* UDP: sent, warm-up excluded */
-    uint64_t rx_packets;        /* UDP: distinct received */
-    uint64_t lost;              /* UDP: tx_packets - rx_packets (>= 0) */
-    double loss_pct;            /* UDP: lost / tx_packets * 100 */
-    uint64_t lost_socket;       /* UDP: lost at the receiving socket */
-    uint64_t lost_network;      /* UDP: lost before reaching it */
-    const hist_t *latency;      /* RR: the headline histogram (not owned), NULL if none */
+    const report_t *sender;         /* TCP/UDP sending end (not owned) */
+    const report_t *receiver;       /* TCP/UDP receiving end (not owned) */
+    double throughput_bps;          /* receiver goodput of payload, bit/s */
+    double duration_s;              /* receiver measurement window */
+    double offered_bps;             /* UDP: payload rate the sender achieved over its send time */
+    uint64_t tx_packets;            /* UDP: sent, warm-up excluded */
+    uint64_t rx_packets;            /* UDP: distinct received */
+    uint64_t lost;                  /* UDP: tx_packets - rx_packets (>= 0) */
+    double loss_pct;                /* UDP: lost / tx_packets * 100 */
+    uint64_t lost_socket;           /* UDP: lost at the receiving socket */
+    uint64_t lost_network;          /* UDP: lost before reaching it */
+    const hist_t *latency;          /* RR: the headline histogram (not owned), NULL if none */
     tstamp_source_t latency_source; /* RR: source of `latency` */
 } result_summary_t;
 

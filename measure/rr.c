@@ -26,15 +26,15 @@
 
 /* Receive side of one socket: UDP messages are datagrams, TCP messages are len-byte records. */
 typedef struct {
-    int fd;           /* not owned */
-    bool tcp;         /* stream framing */
-    uint32_t len;     /* message size */
-    uint8_t *buf;     /* len bytes (owned) */
-    uint32_t have;    /* TCP: bytes of the current message received so far */
-    int64_t rx_real;  /* kernel RX stamp of the last completed message (0 = none) */
-    int64_t rx_mono;  /* user-space arrival of the last completed message */
+    int fd;              /* not owned */
+    bool tcp;            /* stream framing */
+    uint32_t len;        /* message size */
+    uint8_t *buf;        /* len bytes (owned) */
+    uint32_t have;       /* TCP: bytes of the current message received so far */
+    int64_t rx_real;     /* kernel RX stamp of the last completed message (0 = none) */
+    int64_t rx_mono;     /* user-space arrival of the last completed message */
     tstamp_source_t src; /* source of rx_real */
-    bool eof;         /* TCP peer closed */
+    bool eof;            /* TCP peer closed */
 } s_io_t;
 
 /* Sends one message of io->len bytes whose first bytes are hdr. Returns 0 or -errno. */
@@ -141,16 +141,16 @@ typedef struct {
 } s_probe_t;
 
 typedef struct {
-    s_io_t io;            /* socket */
-    uint8_t *obuf;        /* outgoing message (owned) */
-    s_probe_t *ring;      /* S_RING probes (owned) */
-    report_t *out;        /* not owned */
-    const flow_t *flow;   /* not owned */
-    int64_t key_base;     /* TCP: key of byte 0 (learnt from the first stamp) */
-    bool have_key_base;   /* key_base is set */
-    uint64_t next;        /* next request number */
-    uint64_t paths;       /* samples that went into rtt_path */
-    tstamp_source_t src;  /* best kernel stamp source seen */
+    s_io_t io;           /* socket */
+    uint8_t *obuf;       /* outgoing message (owned) */
+    s_probe_t *ring;     /* S_RING probes (owned) */
+    report_t *out;       /* not owned */
+    const flow_t *flow;  /* not owned */
+    int64_t key_base;    /* TCP: key of byte 0 (learnt from the first stamp) */
+    bool have_key_base;  /* key_base is set */
+    uint64_t next;       /* next request number */
+    uint64_t paths;      /* samples that went into rtt_path */
+    tstamp_source_t src; /* best kernel stamp source seen */
 } s_client_t;
 
 static s_probe_t *s_probe(s_client_t *c, uint64_t seq)
@@ -245,7 +245,10 @@ static int s_send_probe(s_client_t *c, uint64_t seq, uint8_t kind)
         *p = (s_probe_t){.seq = seq, .state = S_SENT, .turn_kernel = -1};
         p->tx_mono = clock_mono_ns();
     }
-    dp_dgram_t d = {.kind = kind, .seq = seq, .tx_real_ns = clock_real_ns(), .turn_user_ns = DP_TURN_NONE,
+    dp_dgram_t d = {.kind = kind,
+                    .seq = seq,
+                    .tx_real_ns = clock_real_ns(),
+                    .turn_user_ns = DP_TURN_NONE,
                     .turn_kernel_ns = DP_TURN_NONE};
     return s_send(&c->io, c->obuf, &d);
 }
@@ -420,17 +423,17 @@ typedef struct {
 } s_sent_t;
 
 typedef struct {
-    s_io_t io;               /* socket */
-    s_sent_t *sent;          /* S_RING replies awaiting their TX stamp (owned) */
-    uint64_t nsent;          /* replies sent (UDP key space) */
-    int64_t key_base;        /* TCP: key of byte 0 */
-    bool have_base;          /* key_base is set */
-    uint64_t pend_seq[S_PENDING]; /* measured turnarounds not yet sent to the requester: request */
+    s_io_t io;                     /* socket */
+    s_sent_t *sent;                /* S_RING replies awaiting their TX stamp (owned) */
+    uint64_t nsent;                /* replies sent (UDP key space) */
+    int64_t key_base;              /* TCP: key of byte 0 */
+    bool have_base;                /* key_base is set */
+    uint64_t pend_seq[S_PENDING];  /* measured turnarounds not yet sent to the requester: request */
     uint32_t pend_turn[S_PENDING]; /* ... and turnaround, oldest first (a ring) */
-    unsigned pend_head;      /* oldest pending entry */
-    unsigned pend_n;         /* entries pending */
-    uint64_t kernel_turns;   /* turnarounds measured */
-    report_t *out;           /* not owned */
+    unsigned pend_head;            /* oldest pending entry */
+    unsigned pend_n;               /* entries pending */
+    uint64_t kernel_turns;         /* turnarounds measured */
+    report_t *out;                 /* not owned */
 } s_reflector_t;
 
 /* Reads TX stamps up to the one of the latest reply; each completes a kernel turnaround. */
@@ -503,10 +506,11 @@ int rr_reflect_run(const flow_t *flow, bool tcp, report_t *out)
             continue;
         }
         bool measured = req.kind == DP_DGRAM_RR_REQ;
-        r.sent[r.nsent % S_RING] = (s_sent_t){.seq = req.seq, .rx_kernel = r.io.rx_real, .used = true, .measured = measured};
+        r.sent[r.nsent % S_RING] =
+            (s_sent_t){.seq = req.seq, .rx_kernel = r.io.rx_real, .used = true, .measured = measured};
         /* Each reply carries the oldest turnaround the requester has not had yet. */
-        dp_dgram_t rep = {.kind = DP_DGRAM_RR_REP, .seq = req.seq, .tx_real_ns = req.tx_real_ns,
-                          .turn_kernel_ns = DP_TURN_NONE};
+        dp_dgram_t rep = {
+            .kind = DP_DGRAM_RR_REP, .seq = req.seq, .tx_real_ns = req.tx_real_ns, .turn_kernel_ns = DP_TURN_NONE};
         if (r.pend_n) {
             rep.turn_seq = r.pend_seq[r.pend_head];
             rep.turn_kernel_ns = r.pend_turn[r.pend_head];

@@ -33,9 +33,15 @@ void runner_init(runner_t *r, const test_spec_t *spec, bool server)
 static void *s_main(void *arg)
 {
     runner_t *r = arg;
-    flow_t f = {.fds = r->fds, .nfds = r->nfds, .spec = &r->spec, .start_mono_ns = r->start_mono_ns,
-                .stop = &r->stop, .peer_done = &r->peer_done, .peer_tx_packets = &r->peer_tx_packets,
-                .on_interval = r->on_interval, .cb_arg = r->cb_arg};
+    flow_t f = {.fds = r->fds,
+                .nfds = r->nfds,
+                .spec = &r->spec,
+                .start_mono_ns = r->start_mono_ns,
+                .stop = &r->stop,
+                .peer_done = &r->peer_done,
+                .peer_tx_packets = &r->peer_tx_packets,
+                .on_interval = r->on_interval,
+                .cb_arg = r->cb_arg};
     bool tcp = r->spec.proto == TEST_TCP || r->spec.proto == TEST_RR_TCP;
     switch (r->role) {
     case ROLE_SENDER: r->rc = tcp ? tcpflow_send(&f, &r->report) : udpflow_send(&f, &r->report); break;

@@ -14,21 +14,21 @@
 #include <stdbool.h>
 
 typedef struct {
-    test_spec_t spec;               /* copy of the test */
-    report_role_t role;             /* what this end does */
-    int fds[TEST_MAX_STREAMS];      /* data sockets (owned: closed by runner_fini) */
-    unsigned nfds;                  /* fds in use */
-    atomic_bool stop;               /* set to abort the engine */
-    atomic_bool peer_done;          /* UDP receiver: the sender's final count arrived */
+    test_spec_t spec;                 /* copy of the test */
+    report_role_t role;               /* what this end does */
+    int fds[TEST_MAX_STREAMS];        /* data sockets (owned: closed by runner_fini) */
+    unsigned nfds;                    /* fds in use */
+    atomic_bool stop;                 /* set to abort the engine */
+    atomic_bool peer_done;            /* UDP receiver: the sender's final count arrived */
     _Atomic uint64_t peer_tx_packets; /* ... and this is it */
-    flow_interval_fn on_interval;   /* progress callback (engine thread), may be NULL */
-    void *cb_arg;                   /* its argument */
-    int64_t start_mono_ns;          /* data phase start (0 = at once) */
-    report_t report;                /* what this end measured (valid after runner_join) */
-    int rc;                         /* engine's return (valid after runner_join) */
-    pthread_t tid;                  /* engine thread */
-    bool started;                   /* tid is joinable */
-    atomic_bool done;               /* engine returned */
+    flow_interval_fn on_interval;     /* progress callback (engine thread), may be NULL */
+    void *cb_arg;                     /* its argument */
+    int64_t start_mono_ns;            /* data phase start (0 = at once) */
+    report_t report;                  /* what this end measured (valid after runner_join) */
+    int rc;                           /* engine's return (valid after runner_join) */
+    pthread_t tid;                    /* engine thread */
+    bool started;                     /* tid is joinable */
+    atomic_bool done;                 /* engine returned */
 } runner_t;
 
 /* The role an end plays in a test. */

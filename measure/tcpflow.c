@@ -31,11 +31,11 @@ typedef struct {
 } s_stream_t;
 
 struct s_ctx {
-    const flow_t *flow;       /* not owned */
-    int64_t start_mono;       /* data phase start */
-    int64_t end_mono;         /* sender: stop writing at this time */
-    _Atomic int64_t t0_mono;  /* receiver: first arrival on any stream (0 = none yet) */
-    s_stream_t *streams;      /* flow->nfds entries */
+    const flow_t *flow;      /* not owned */
+    int64_t start_mono;      /* data phase start */
+    int64_t end_mono;        /* sender: stop writing at this time */
+    _Atomic int64_t t0_mono; /* receiver: first arrival on any stream (0 = none yet) */
+    s_stream_t *streams;     /* flow->nfds entries */
 };
 
 static bool s_stopped(const s_ctx_t *c) { return atomic_load(c->flow->stop); }

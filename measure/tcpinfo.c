@@ -2,8 +2,8 @@
 #include "tcpinfo.h"
 
 #include <errno.h>
-#include <netinet/in.h>
 #include <linux/tcp.h>
+#include <netinet/in.h>
 #include <stddef.h>
 #include <string.h>
 #include <sys/socket.h>

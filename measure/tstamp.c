@@ -95,8 +95,8 @@ int tstamp_read_tx(int fd, tstamp_tx_t *out)
         char control[TSTAMP_CMSG_SPACE];
         char data[64];
         struct iovec iov = {.iov_base = data, .iov_len = sizeof data};
-        struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control,
-                             .msg_controllen = sizeof control};
+        struct msghdr msg = {
+            .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof control};
         ssize_t n = recvmsg(fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT);
         if (n < 0) {
             if (errno == EINTR)
@@ -108,8 +108,7 @@ int tstamp_read_tx(int fd, tstamp_tx_t *out)
         struct sock_extended_err ee;
         bool have_ee = false;
         for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-            if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_TIMESTAMPING &&
-                c->cmsg_len >= CMSG_LEN(sizeof st)) {
+            if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_TIMESTAMPING && c->cmsg_len >= CMSG_LEN(sizeof st)) {
                 memcpy(&st, CMSG_DATA(c), sizeof st);
                 have_ts = true;
             } else if (((c->cmsg_level == SOL_IP && c->cmsg_type == IP_RECVERR) ||

@@ -45,9 +45,9 @@ void tstamp_parse_rx(struct msghdr *msg, tstamp_rx_t *out);
 
 /* One TX stamp from the error queue. */
 typedef struct {
-    uint32_t key;          /* OPT_ID key */
-    uint32_t type;         /* SCM_TSTAMP_SND, SCM_TSTAMP_SCHED or SCM_TSTAMP_ACK */
-    int64_t tx_real_ns;    /* the stamp */
+    uint32_t key;           /* OPT_ID key */
+    uint32_t type;          /* SCM_TSTAMP_SND, SCM_TSTAMP_SCHED or SCM_TSTAMP_ACK */
+    int64_t tx_real_ns;     /* the stamp */
     tstamp_source_t source; /* KERNEL or HARDWARE */
 } tstamp_tx_t;
 

@@ -93,8 +93,10 @@ int udpflow_send(const flow_t *flow, report_t *out)
         }
         bool warm = now < warm_end;
         for (uint64_t i = 0; i < due; i++) {
-            dp_dgram_t d = {.kind = DP_DGRAM_DATA, .flags = warm ? DP_DGRAM_F_WARMUP : 0,
-                            .seq = seq + i, .tx_real_ns = clock_real_ns()};
+            dp_dgram_t d = {.kind = DP_DGRAM_DATA,
+                            .flags = warm ? DP_DGRAM_F_WARMUP : 0,
+                            .seq = seq + i,
+                            .tx_real_ns = clock_real_ns()};
             dp_dgram_put(hdr[i], &d);
         }
         int n = sendmmsg(fd, msgs, (unsigned)due, 0);
@@ -136,11 +138,11 @@ int udpflow_send(const flow_t *flow, report_t *out)
 
 /* Receiver state shared by the batch handler. */
 typedef struct {
-    udpstats_t st;         /* accounting of measured datagrams */
-    uint64_t omitted;      /* warm-up datagrams received */
-    uint64_t foreign;      /* not ours */
+    udpstats_t st;          /* accounting of measured datagrams */
+    uint64_t omitted;       /* warm-up datagrams received */
+    uint64_t foreign;       /* not ours */
     uint64_t kernel_stamps; /* datagrams with a kernel RX stamp */
-    uint32_t ovfl;         /* highest SO_RXQ_OVFL count seen */
+    uint32_t ovfl;          /* highest SO_RXQ_OVFL count seen */
     tstamp_source_t source; /* best RX stamp source seen */
 } s_rx_t;
 
@@ -184,8 +186,8 @@ int udpflow_recv(const flow_t *flow, report_t *out)
     s_rx_t rx = {0};
     struct mmsghdr msgs[S_BATCH];
     struct iovec iov[S_BATCH];
-    uint8_t (*bufs)[S_RX_SNAP] = calloc(S_BATCH, S_RX_SNAP);
-    char (*ctl)[TSTAMP_CMSG_SPACE] = calloc(S_BATCH, TSTAMP_CMSG_SPACE);
+    uint8_t(*bufs)[S_RX_SNAP] = calloc(S_BATCH, S_RX_SNAP);
+    char(*ctl)[TSTAMP_CMSG_SPACE] = calloc(S_BATCH, TSTAMP_CMSG_SPACE);
     if (!bufs || !ctl || udpstats_init(&rx.st, spec->clock_known ? -spec->clock_offset_ns : 0) < 0) {
         rc = -ENOMEM;
         goto out;
@@ -204,8 +206,8 @@ int udpflow_recv(const flow_t *flow, report_t *out)
             break;
         for (int i = 0; i < S_BATCH; i++) {
             iov[i] = (struct iovec){.iov_base = bufs[i], .iov_len = S_RX_SNAP};
-            msgs[i].msg_hdr = (struct msghdr){.msg_iov = &iov[i], .msg_iovlen = 1, .msg_control = ctl[i],
-                                              .msg_controllen = TSTAMP_CMSG_SPACE};
+            msgs[i].msg_hdr = (struct msghdr){
+                .msg_iov = &iov[i], .msg_iovlen = 1, .msg_control = ctl[i], .msg_controllen = TSTAMP_CMSG_SPACE};
             msgs[i].msg_len = 0;
         }
         /* MSG_TRUNC: the kernel reports each datagram's full length but copies only the header. */

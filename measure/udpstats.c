@@ -100,10 +100,7 @@ void udpstats_add(udpstats_t *s, uint64_t seq, int64_t tx_real_ns, int64_t rx_re
     hist_record(s->owd, transit + s->owd_offset_ns);
 }
 
-uint64_t udpstats_lost(const udpstats_t *s, uint64_t sent)
-{
-    return sent > s->unique ? sent - s->unique : 0;
-}
+uint64_t udpstats_lost(const udpstats_t *s, uint64_t sent) { return sent > s->unique ? sent - s->unique : 0; }
 
 uint64_t udpstats_missing(const udpstats_t *s)
 {

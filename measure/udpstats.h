@@ -24,22 +24,22 @@
 #define UDPSTATS_WINDOW (1u << 20)
 
 typedef struct {
-    uint64_t received;    /* datagrams accepted (including duplicates) */
-    uint64_t unique;      /* distinct sequence numbers */
-    uint64_t bytes;       /* payload bytes of unique datagrams */
-    uint64_t duplicates;  /* copies of an already received sequence number */
-    uint64_t reordered;   /* arrived after a higher sequence number */
-    uint64_t too_old;     /* more than UDPSTATS_WINDOW below the highest: duplicate status unknown */
-    uint64_t min_seq;     /* lowest sequence number seen (valid when unique > 0) */
-    uint64_t max_seq;     /* highest sequence number seen (valid when unique > 0) */
-    double jitter_ns;     /* RFC 3550 jitter estimate */
+    uint64_t received;        /* datagrams accepted (including duplicates) */
+    uint64_t unique;          /* distinct sequence numbers */
+    uint64_t bytes;           /* payload bytes of unique datagrams */
+    uint64_t duplicates;      /* copies of an already received sequence number */
+    uint64_t reordered;       /* arrived after a higher sequence number */
+    uint64_t too_old;         /* more than UDPSTATS_WINDOW below the highest: duplicate status unknown */
+    uint64_t min_seq;         /* lowest sequence number seen (valid when unique > 0) */
+    uint64_t max_seq;         /* highest sequence number seen (valid when unique > 0) */
+    double jitter_ns;         /* RFC 3550 jitter estimate */
     int64_t first_rx_real_ns; /* arrival time of the first datagram */
     int64_t last_rx_real_ns;  /* arrival time of the last unique datagram */
-    int64_t owd_offset_ns; /* added to R - S before it is recorded (a known clock offset, else 0) */
-    hist_t *owd;          /* one-way delay per unique datagram, ns (owned) */
-    uint64_t *bitmap;     /* UDPSTATS_WINDOW bits: seq % WINDOW received (owned) */
-    int64_t prev_transit; /* R - S of the previous arrival (for jitter) */
-    bool have_prev;       /* prev_transit is valid */
+    int64_t owd_offset_ns;    /* added to R - S before it is recorded (a known clock offset, else 0) */
+    hist_t *owd;              /* one-way delay per unique datagram, ns (owned) */
+    uint64_t *bitmap;         /* UDPSTATS_WINDOW bits: seq % WINDOW received (owned) */
+    int64_t prev_transit;     /* R - S of the previous arrival (for jitter) */
+    bool have_prev;           /* prev_transit is valid */
 } udpstats_t;
 
 /* Allocates the window and histogram. Returns 0 or -ENOMEM (then *s needs no fini). */

@@ -16,7 +16,8 @@ typedef enum { T_U64, T_SIZE, T_RATE, T_DUR, T_PCT, T_RANGE, T_STR, T_ENUM, T_FL
 #define C_UDP (1u << CMD_UDP)
 #define C_RR (1u << CMD_RR)
 #define C_ICMP (1u << CMD_ICMP)
-#define C_CLIENT (C_TCP | C_UDP | C_RR | C_ICMP)
+#define C_DATA (C_TCP | C_UDP | C_RR) /* tests that talk to a vmtp-node server */
+#define C_CLIENT (C_DATA | C_ICMP)
 #define C_ALL (C_SERVER | C_CLIENT)
 #define S (VMTP_NS_PER_S)
 
@@ -34,24 +35,28 @@ typedef struct {
 
 #define O(f) offsetof(cli_opts_t, f)
 static const s_opt_t s_opts[] = {
-    {"--port", "-p", T_U64, O(port), 1, 65535, C_ALL, NULL, "PORT", "data port, TCP and UDP (default 5001)"},
-    {"--bind", "-B", T_STR, O(bind), 0, 0, C_ALL, NULL, "ADDR", "local address to use (server: to listen on)"},
+    {"--port", "-p", T_U64, O(port), 1, 65535, C_SERVER | C_DATA, NULL, "PORT",
+     "data port, TCP and UDP (default 5001)"},
+    {"--bind", "-B", T_STR, O(bind), 0, 0, C_SERVER | C_DATA, NULL, "ADDR",
+     "local address to use (server: to listen on)"},
     {"--time", "-t", T_DUR, O(time_ns), 1e6, 86400e9, C_TCP | C_UDP | C_RR, NULL, "DUR",
      "test duration, e.g. 10, 2.5, 500ms (default 10 s; rr: used when --count is 0)"},
     {"--len", "-l", T_SIZE, O(len), 1, 16 << 20, C_CLIENT, NULL, "BYTES",
      "tcp write size (65536), udp datagram payload (1470; 64..65507), rr message (64), icmp payload (64)"},
     {"--rate", "-b", T_RATE, O(rate), 0, 4e11, C_TCP | C_UDP, NULL, "RATE",
      "udp offered payload rate / tcp cap, bit/s with K/M/G (udp default: search)"},
-    {"--count", "-n", T_U64, O(count), 0, 1e8, C_RR | C_ICMP, NULL, "N", "requests (rr default 10000, 0 = --time) or echoes (icmp default 10)"},
+    {"--count", "-n", T_U64, O(count), 0, 1e8, C_RR | C_ICMP, NULL, "N",
+     "requests (rr default 10000, 0 = --time) or echoes (icmp default 10)"},
     {"--parallel", "-P", T_U64, O(parallel), 1, 128, C_TCP, NULL, "N", "parallel TCP streams (default 1)"},
     {"--reverse", "-R", T_FLAG, O(reverse), 0, 0, C_TCP | C_UDP, NULL, NULL, "server sends, client receives"},
-    {"--omit", "-O", T_DUR, O(omit_ns), 0, 3600e9, C_TCP | C_UDP, NULL, "DUR", "warm-up excluded from the results (default 0)"},
+    {"--omit", "-O", T_DUR, O(omit_ns), 0, 3600e9, C_TCP | C_UDP, NULL, "DUR",
+     "warm-up excluded from the results (default 0)"},
     {"--interval", "-i", T_DUR, O(interval_ns), 0, 3600e9, C_TCP | C_UDP, NULL, "DUR",
      "progress report period, 0 = none (default 1 s)"},
     {"--sndbuf", NULL, T_SIZE, O(sndbuf), 0, 1 << 30, C_TCP | C_UDP, NULL, "BYTES", "SO_SNDBUF (default: kernel's)"},
     {"--rcvbuf", NULL, T_SIZE, O(rcvbuf), 0, 1 << 30, C_TCP | C_UDP, NULL, "BYTES",
      "SO_RCVBUF (default: kernel's; udp receiver 8M)"},
-    {"--connect-timeout", NULL, T_DUR, O(connect_timeout_ns), 1e6, 600e9, C_CLIENT, NULL, "DUR",
+    {"--connect-timeout", NULL, T_DUR, O(connect_timeout_ns), 1e6, 600e9, C_DATA, NULL, "DUR",
      "give up reaching the server after this long (default 5 s)"},
     {"--timeout", NULL, T_DUR, O(timeout_ns), 1e6, 60e9, C_RR | C_ICMP, NULL, "DUR",
      "a request unanswered this long is lost (default 1 s)"},
@@ -66,7 +71,8 @@ static const s_opt_t s_opts[] = {
      "vmtp search: acceptable loss window in % (default 2,5)"},
     {"--loss-threshold", NULL, T_PCT, O(loss_threshold), 0, 100, C_UDP, NULL, "PCT",
      "rfc2544 search: highest acceptable loss in % (default 0.1)"},
-    {"--trial-time", NULL, T_DUR, O(trial_ns), 1e8, 600e9, C_UDP, NULL, "DUR", "search: length of one trial (default 2 s)"},
+    {"--trial-time", NULL, T_DUR, O(trial_ns), 1e8, 600e9, C_UDP, NULL, "DUR",
+     "search: length of one trial (default 2 s)"},
     {"--max-trials", NULL, T_U64, O(max_trials), 1, 100, C_UDP, NULL, "N", "search: most trials (default 16)"},
     {"--rate-max", NULL, T_RATE, O(rate_max), 0, 4e11, C_UDP, NULL, "RATE",
      "search: highest rate tried (default: what the path carries unpaced)"},
@@ -181,9 +187,15 @@ static int s_store(const s_opt_t *p, const char *v, cli_opts_t *o, FILE *err)
     int rc = 0;
     switch (p->type) {
     case T_U64: rc = units_parse_u64(v, (uint64_t)p->min, (uint64_t)p->max, (uint64_t *)(void *)(base + p->off)); break;
-    case T_SIZE: rc = units_parse_size(v, (uint64_t)p->min, (uint64_t)p->max, (uint64_t *)(void *)(base + p->off)); break;
-    case T_RATE: rc = units_parse_rate(v, (uint64_t)p->min, (uint64_t)p->max, (uint64_t *)(void *)(base + p->off)); break;
-    case T_DUR: rc = units_parse_duration(v, (int64_t)p->min, (int64_t)p->max, (int64_t *)(void *)(base + p->off)); break;
+    case T_SIZE:
+        rc = units_parse_size(v, (uint64_t)p->min, (uint64_t)p->max, (uint64_t *)(void *)(base + p->off));
+        break;
+    case T_RATE:
+        rc = units_parse_rate(v, (uint64_t)p->min, (uint64_t)p->max, (uint64_t *)(void *)(base + p->off));
+        break;
+    case T_DUR:
+        rc = units_parse_duration(v, (int64_t)p->min, (int64_t)p->max, (int64_t *)(void *)(base + p->off));
+        break;
     case T_PCT: rc = units_parse_percent(v, p->min, p->max, (double *)(void *)(base + p->off)); break;
     case T_RANGE: {
         char a[32], *comma;
@@ -289,12 +301,13 @@ int cli_parse(int argc, char **argv, cli_opts_t *o, FILE *out, FILE *err)
             val = eq + 1;
         const s_opt_t *p = s_find(name);
         if (!p) {
-            fprintf(err, "vmtp-node %s: unknown option '%s' (vmtp-node %s --help lists them)\n", cli_cmd_name(cmd), name,
-                    cli_cmd_name(cmd));
+            fprintf(err, "vmtp-node %s: unknown option '%s' (vmtp-node %s --help lists them)\n", cli_cmd_name(cmd),
+                    name, cli_cmd_name(cmd));
             return 2;
         }
         if (!(p->cmds & (1u << cmd))) {
-            fprintf(err, "vmtp-node %s: option %s does not apply to %s\n", cli_cmd_name(cmd), p->name, cli_cmd_name(cmd));
+            fprintf(err, "vmtp-node %s: option %s does not apply to %s\n", cli_cmd_name(cmd), p->name,
+                    cli_cmd_name(cmd));
             return 2;
         }
         if (p->type == T_FLAG || p->type == T_COUNT) {

@@ -12,11 +12,11 @@
 #define JSONW_MAX_DEPTH 32
 
 typedef struct {
-    FILE *out;                     /* destination (not owned) */
-    int depth;                     /* open objects/arrays */
-    bool first[JSONW_MAX_DEPTH];   /* no member written yet at this depth */
-    char close[JSONW_MAX_DEPTH];   /* bracket that closes this depth */
-    bool pretty;                   /* indent with two spaces per level */
+    FILE *out;                   /* destination (not owned) */
+    int depth;                   /* open objects/arrays */
+    bool first[JSONW_MAX_DEPTH]; /* no member written yet at this depth */
+    char close[JSONW_MAX_DEPTH]; /* bracket that closes this depth */
+    bool pretty;                 /* indent with two spaces per level */
 } jsonw_t;
 
 /* A writer on out. */

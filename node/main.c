@@ -62,7 +62,10 @@ static int s_server(const cli_opts_t *o)
 static void s_spec(const cli_opts_t *o, test_spec_t *t)
 {
     memset(t, 0, sizeof *t);
-    t->proto = o->cmd == CMD_TCP ? TEST_TCP : o->cmd == CMD_UDP ? TEST_UDP : !strcmp(o->proto, "tcp") ? TEST_RR_TCP : TEST_RR_UDP;
+    t->proto = o->cmd == CMD_TCP          ? TEST_TCP
+               : o->cmd == CMD_UDP        ? TEST_UDP
+               : !strcmp(o->proto, "tcp") ? TEST_RR_TCP
+                                          : TEST_RR_UDP;
     t->reverse = o->reverse;
     t->streams = (uint16_t)(o->cmd == CMD_TCP ? o->parallel : 1);
     t->len = (uint32_t)o->len;
@@ -84,11 +87,11 @@ static void s_spec(const cli_opts_t *o, test_spec_t *t)
 }
 
 typedef struct {
-    dpclient_t *cli;             /* session (not owned) */
-    const cli_opts_t *o;         /* options (not owned) */
-    test_spec_t spec;            /* base spec of the trials */
+    dpclient_t *cli;                            /* session (not owned) */
+    const cli_opts_t *o;                        /* options (not owned) */
+    test_spec_t spec;                           /* base spec of the trials */
     dp_result_t results[RATESEARCH_MAX_TRIALS]; /* every trial's result */
-    char why[512];               /* failure of the last trial */
+    char why[512];                              /* failure of the last trial */
 } s_search_t;
 
 static int s_trial(unsigned idx, uint64_t rate, ratesearch_trial_t *t, void *arg)
@@ -114,10 +117,7 @@ static int s_trial(unsigned idx, uint64_t rate, ratesearch_trial_t *t, void *arg
     return 0;
 }
 
-static void s_on_interval(const interval_t *iv, bool remote, void *arg)
-{
-    output_interval(stdout, arg, iv, remote);
-}
+static void s_on_interval(const interval_t *iv, bool remote, void *arg) { output_interval(stdout, arg, iv, remote); }
 
 static int s_client(const cli_opts_t *o)
 {
@@ -141,14 +141,18 @@ static int s_client(const cli_opts_t *o)
     ctx.target_str = tstr;
 
     if (o->cmd == CMD_ICMP) {
-        icmp_params_t p = {.target = dst, .payload_len = (uint32_t)o->len, .count = (uint32_t)o->count,
-                           .interval_ns = o->send_interval_ns, .timeout_ns = o->timeout_ns};
+        icmp_params_t p = {.target = dst,
+                           .payload_len = (uint32_t)o->len,
+                           .count = (uint32_t)o->count,
+                           .interval_ns = o->send_interval_ns,
+                           .timeout_ns = o->timeout_ns};
         sock_addr_host(&dst, tstr, sizeof tstr);
         icmp_result_t r = {.rtt = hist_new(), .rtt_user = hist_new()};
         int rc = r.rtt && r.rtt_user ? icmp_run(&p, &s_stop, &r) : -ENOMEM;
         if (rc < 0) {
             snprintf(why, sizeof why, "icmp to %s failed: %s%s", tstr, strerror(-rc),
-                     rc == -EPERM || rc == -EACCES ? " (needs a ping socket: net.ipv4.ping_group_range, or CAP_NET_RAW)" : "");
+                     rc == -EPERM || rc == -EACCES ? " (needs a ping socket: net.ipv4.ping_group_range, or CAP_NET_RAW)"
+                                                   : "");
             output_error(stdout, stderr, &ctx, why);
         } else {
             output_icmp(stdout, &ctx, &p, &r);
@@ -164,8 +168,12 @@ static int s_client(const cli_opts_t *o)
         fprintf(stderr, "vmtp-node %s: %s\n", cli_cmd_name(o->cmd), why);
         return 2;
     }
-    dpclient_cfg_t cfg = {.server = dst, .bind = src, .connect_timeout_ns = o->connect_timeout_ns, .stop = &s_stop,
-                          .on_interval = s_on_interval, .cb_arg = &ctx};
+    dpclient_cfg_t cfg = {.server = dst,
+                          .bind = src,
+                          .connect_timeout_ns = o->connect_timeout_ns,
+                          .stop = &s_stop,
+                          .on_interval = s_on_interval,
+                          .cb_arg = &ctx};
     int err = 0;
     dpclient_t *cli = dpclient_new(&cfg, &err, why, sizeof why);
     if (!cli) {
@@ -183,12 +191,17 @@ static int s_client(const cli_opts_t *o)
         s->o = o;
         s->spec = spec;
         ratesearch_cfg_t rc = {.mode = !strcmp(o->search, "rfc2544") ? RATESEARCH_RFC2544 : RATESEARCH_VMTP,
-                               .loss_min = o->loss_min, .loss_max = o->loss_max, .loss_threshold = o->loss_threshold,
-                               .rate_max = o->rate_max, .max_trials = (unsigned)o->max_trials, .resolution = 0.01};
+                               .loss_min = o->loss_min,
+                               .loss_max = o->loss_max,
+                               .loss_threshold = o->loss_threshold,
+                               .rate_max = o->rate_max,
+                               .max_trials = (unsigned)o->max_trials,
+                               .resolution = 0.01};
         ratesearch_result_t *sr = calloc(1, sizeof *sr);
         int r = sr ? ratesearch_run(&rc, s_trial, s, sr) : -ENOMEM;
         if (r < 0 || !sr || sr->best < 0) {
-            output_error(stdout, stderr, &ctx, r < 0 ? s->why : "the rate search found no usable rate (nothing arrived)");
+            output_error(stdout, stderr, &ctx,
+                         r < 0 ? s->why : "the rate search found no usable rate (nothing arrived)");
             status = 1;
         } else {
             output_test(stdout, &ctx, &s->results[sr->best], sr);
@@ -221,7 +234,9 @@ int main(int argc, char **argv)
         return 0;
     if (rc)
         return 2;
-    log_threshold = o.verbose >= 2 ? LOG_LEVEL_DEBUG : o.verbose == 1 || o.cmd == CMD_SERVER ? LOG_LEVEL_INFO : LOG_LEVEL_WARN;
+    log_threshold = o.verbose >= 2                          ? LOG_LEVEL_DEBUG
+                    : o.verbose == 1 || o.cmd == CMD_SERVER ? LOG_LEVEL_INFO
+                                                            : LOG_LEVEL_WARN;
     s_signals();
     return o.cmd == CMD_SERVER ? s_server(&o) : s_client(&o);
 }

@@ -225,7 +225,10 @@ static void s_human_test(FILE *f, const output_ctx_t *ctx, const dp_result_t *re
     }
     fprintf(f, "%s %s%s, %u-byte %s, server %s\n", dp_proto_name(t->proto), ctx->target_str,
             t->reverse ? " (reverse: server sends)" : "", t->len,
-            t->proto == TEST_TCP ? "writes" : t->proto == TEST_UDP ? "datagrams" : "messages", res->server_id);
+            t->proto == TEST_TCP   ? "writes"
+            : t->proto == TEST_UDP ? "datagrams"
+                                   : "messages",
+            res->server_id);
     if (t->proto == TEST_TCP) {
         fprintf(f, "  goodput %.2f Mbit/s over %.2f s (%llu bytes received, %u stream%s)\n", s_mbps(s.throughput_bps),
                 s.duration_s, (unsigned long long)s.receiver->rx_bytes, t->streams, t->streams > 1 ? "s" : "");
@@ -270,7 +273,8 @@ void output_icmp(FILE *f, const output_ctx_t *ctx, const icmp_params_t *p, const
                 icmp_socket_kind_name(r->socket_kind));
         fprintf(f, "  sent %llu, received %llu, lost %llu (%.1f %%), duplicates %llu, errors %llu, timestamps %s\n",
                 (unsigned long long)r->tx_packets, (unsigned long long)r->rx_packets, (unsigned long long)r->lost, loss,
-                (unsigned long long)r->duplicates, (unsigned long long)r->errors, tstamp_source_name(r->timestamp_source));
+                (unsigned long long)r->duplicates, (unsigned long long)r->errors,
+                tstamp_source_name(r->timestamp_source));
         s_line_hist(f, "rtt", r->rtt);
         s_line_hist(f, "rtt user space", r->rtt_user);
         return;

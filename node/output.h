@@ -14,8 +14,8 @@
 
 /* Context of a client run, for headers. */
 typedef struct {
-    const cli_opts_t *opts;     /* command line (not owned) */
-    const char *target_str;     /* "198.18.0.2:5001" (not owned) */
+    const cli_opts_t *opts; /* command line (not owned) */
+    const char *target_str; /* "198.18.0.2:5001" (not owned) */
 } output_ctx_t;
 
 /* Prints a finished tcp/udp/rr test; search may be NULL (no rate search ran). */

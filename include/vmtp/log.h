@@ -19,10 +19,10 @@ void log_set_program(const char *name);
 /* Writes one line to stderr: "<program>: <level>: <message>". Use the LOG() macro instead. */
 void log_write(log_level_t level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-#define LOG(level, ...)                                                                                      \
-    do {                                                                                                     \
-        if ((level) <= log_threshold)                                                                        \
-            log_write((level), __VA_ARGS__);                                                                 \
+#define LOG(level, ...)                                                                                                \
+    do {                                                                                                               \
+        if ((level) <= log_threshold)                                                                                  \
+            log_write((level), __VA_ARGS__);                                                                           \
     } while (0)
 #define LOG_ERROR(...) LOG(LOG_LEVEL_ERROR, __VA_ARGS__)
 #define LOG_WARN(...) LOG(LOG_LEVEL_WARN, __VA_ARGS__)
