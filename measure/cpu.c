@@ -16,6 +16,9 @@ int cpu_parse_stat(const char *text, cpu_sample_t *out)
     const char *line = strstr(text, "cpu ");
     if (line != text && (!line || line[-1] != '\n'))
         return -EINVAL;
+    const char *eol = strchr(line, '\n');
+    if (memchr(line, '-', eol ? (size_t)(eol - line) : strlen(line)))
+        return -EINVAL; /* tick counts are never negative; sscanf's %lu would wrap them */
     uint64_t v[8] = {0};
     int n =
         sscanf(line, "cpu %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64,

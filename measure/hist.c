@@ -215,7 +215,10 @@ int64_t hist_percentile(const hist_t *self, double p)
         return self->min;
     if (p >= 100)
         return self->max;
-    double r = ceil(p / 100.0 * (double)self->count);
+    /* Multiply first (55 * 100 / 100 is exact, 55 / 100.0 * 100 is not), and forgive the last
+     * bits of rounding so that a rank that is a whole number is not pushed to the next one. */
+    double x = p * (double)self->count / 100.0;
+    double r = ceil(x - x * 1e-12);
     s_pct_t st = {.rank = r < 1 ? 1 : (uint64_t)r, .seen = 0, .value = self->max};
     s_walk(self, s_pct_visit, &st);
     return st.value;

@@ -23,9 +23,11 @@ uint64_t pacer_due(const pacer_t *p, int64_t now_ns, uint64_t max)
         return max;
     if (now_ns < p->t0_ns)
         return 0;
-    /* Packets 0..K are due where K = floor((now - t0) * rate / (bits * 1e9)). */
-    unsigned __int128 k = (unsigned __int128)(uint64_t)(now_ns - p->t0_ns) * p->rate_bps /
-                          ((unsigned __int128)p->bits_per_pkt * (uint64_t)VMTP_NS_PER_S);
+    /* Packet k is due once now >= pacer_deadline(k) = t0 + floor(k * bits * 1e9 / rate), i.e.
+     * k * bits * 1e9 < (now - t0 + 1) * rate: the due packets are 0..K with
+     * K = floor(((now - t0 + 1) * rate - 1) / (bits * 1e9)). */
+    unsigned __int128 num = (unsigned __int128)((uint64_t)(now_ns - p->t0_ns) + 1) * p->rate_bps - 1;
+    unsigned __int128 k = num / ((unsigned __int128)p->bits_per_pkt * (uint64_t)VMTP_NS_PER_S);
     uint64_t total = (uint64_t)k + 1;
     if (total <= p->sent)
         return 0;

@@ -5,6 +5,9 @@
  *  - RATESEARCH_RFC2544: the highest offered rate whose trial passes — loss <= threshold AND
  *    the receiver kept pace (received rate >= RATESEARCH_KEEP_PACE of the sent rate; a path
  *    that queues the excess has not carried the offered rate even when it lost nothing yet).
+ *    The 0.5 % tolerance absorbs the delay jitter of a trial's last datagram; it lets the
+ *    reported *offered* rate exceed a queueing bottleneck by up to 0.5 %, never the received
+ *    rate, which is what results report as throughput.
  *    Rates step down from the ceiling until a trial passes, then bisect between the best pass
  *    and the lowest failure until they are within `resolution` of each other.
  *  - RATESEARCH_VMTP: VMTP's search for a rate whose loss falls inside [loss_min, loss_max] %
@@ -20,7 +23,7 @@
 #include <stdint.h>
 
 #define RATESEARCH_MAX_TRIALS 100
-#define RATESEARCH_KEEP_PACE 0.99
+#define RATESEARCH_KEEP_PACE 0.995
 
 typedef enum { RATESEARCH_VMTP = 1, RATESEARCH_RFC2544 = 2 } ratesearch_mode_t;
 

@@ -46,7 +46,7 @@ int units_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
     return 0;
 }
 
-static int s_scaled(const char *s, double unit_k, uint64_t min, uint64_t max, uint64_t *out, int allow_frac)
+static int s_scaled(const char *s, uint64_t unit_k, uint64_t min, uint64_t max, uint64_t *out, int allow_frac)
 {
     double v;
     if (!s)
@@ -54,25 +54,38 @@ static int s_scaled(const char *s, double unit_k, uint64_t min, uint64_t max, ui
     size_t n = s_number(s, &v);
     if (!n)
         return -EINVAL;
-    if (!allow_frac && strchr(s, '.') && strchr(s, '.') < s + n)
+    const char *dot = memchr(s, '.', n);
+    if (!allow_frac && dot)
         return -EINVAL;
     const char *suf = s + n;
-    double mult = 1;
+    uint64_t mult = 1;
     if (*suf) {
+        int e;
         switch (toupper((unsigned char)*suf)) {
-        case 'K': mult = unit_k; break;
-        case 'M': mult = unit_k * unit_k; break;
-        case 'G': mult = unit_k * unit_k * unit_k; break;
-        case 'T': mult = unit_k * unit_k * unit_k * unit_k; break;
+        case 'K': e = 1; break;
+        case 'M': e = 2; break;
+        case 'G': e = 3; break;
+        case 'T': e = 4; break;
         default: return -EINVAL;
         }
         if (suf[1])
             return -EINVAL;
+        while (e--)
+            mult *= unit_k;
     }
-    double r = v * mult;
-    if (r > 1.8e19)
-        return -ERANGE;
-    uint64_t u = (uint64_t)llround(r);
+    uint64_t u;
+    if (!dot) {
+        /* Whole numbers exactly: no detour through a double. */
+        errno = 0;
+        unsigned long long w = strtoull(s, NULL, 10);
+        if (errno == ERANGE || __builtin_mul_overflow((uint64_t)w, mult, &u))
+            return -ERANGE;
+    } else {
+        double r = v * (double)mult + 0.5;
+        if (r >= 18446744073709551616.0) /* 2^64 */
+            return -ERANGE;
+        u = (uint64_t)r;
+    }
     if (u < min || u > max)
         return -ERANGE;
     *out = u;
@@ -81,14 +94,14 @@ static int s_scaled(const char *s, double unit_k, uint64_t min, uint64_t max, ui
 
 int units_parse_rate(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 {
-    return s_scaled(s, 1000.0, min, max, out, 1);
+    return s_scaled(s, 1000, min, max, out, 1);
 }
 
 int units_parse_size(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 {
     if (s && s[0] && toupper((unsigned char)s[strlen(s) - 1]) == 'T')
         return -EINVAL; /* no terabyte buffers */
-    return s_scaled(s, 1024.0, min, max, out, 0);
+    return s_scaled(s, 1024, min, max, out, 0);
 }
 
 int units_parse_duration(const char *s, int64_t min_ns, int64_t max_ns, int64_t *out_ns)
