@@ -7,8 +7,10 @@
 #include <linux/errqueue.h>
 #include <linux/net_tstamp.h>
 #include <linux/sock_diag.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Linux 6.2; Debian 12's headers predate it. */
 #define S_OPT_ID_TCP (1 << 16)
@@ -143,4 +145,45 @@ int64_t tstamp_socket_drops(int fd)
     if (len < (SK_MEMINFO_DROPS + 1) * sizeof(uint32_t))
         return -ENOTSUP;
     return mem[SK_MEMINFO_DROPS];
+}
+
+int tstamp_warm_up(int64_t timeout_ns)
+{
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        return -errno;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t alen = sizeof a;
+    int rc = 0;
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) < 0 || getsockname(fd, (struct sockaddr *)&a, &alen) < 0 ||
+        connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
+        rc = errno == EADDRNOTAVAIL ? -ENETUNREACH : -errno;
+        goto fail;
+    }
+    if ((rc = tstamp_enable(fd, false, true)) < 0)
+        goto fail;
+    int64_t deadline = clock_mono_ns() + timeout_ns;
+    for (;;) {
+        char byte = 0, buf[8], ctl[TSTAMP_CMSG_SPACE];
+        if (send(fd, &byte, 1, 0) < 0) {
+            rc = errno == EADDRNOTAVAIL ? -ENETUNREACH : -errno;
+            goto fail;
+        }
+        struct iovec iov = {.iov_base = buf, .iov_len = sizeof buf};
+        struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof ctl};
+        if (recvmsg(fd, &msg, 0) >= 0) {
+            tstamp_rx_t ts;
+            tstamp_parse_rx(&msg, &ts);
+            if (ts.rx_real_ns)
+                return fd;
+        }
+        if (clock_mono_ns() >= deadline) {
+            rc = -ETIMEDOUT;
+            goto fail;
+        }
+        clock_sleep_until_mono(clock_mono_ns() + VMTP_NS_PER_MS);
+    }
+fail:
+    close(fd);
+    return rc;
 }

@@ -56,6 +56,14 @@ typedef struct {
  * is consumed and returned as its -ee_errno). */
 int tstamp_read_tx(int fd, tstamp_tx_t *out);
 
+/* The kernel switches software RX stamping on for the whole machine a moment after the first
+ * socket asks for it (a static key flipped from a work queue), and off again when the last such
+ * socket closes; packets received meanwhile carry no stamp. This opens a UDP socket on
+ * loopback with RX stamping, sends itself datagrams until one comes back stamped (at most
+ * timeout_ns), and returns the socket: keep it open as long as measurements run so the key stays
+ * on. Returns the fd, or -errno (-ETIMEDOUT: no stamp came; -ENETUNREACH: no loopback). */
+int tstamp_warm_up(int64_t timeout_ns);
+
 /* The kernel's count of packets dropped at this socket (SO_MEMINFO SK_MEMINFO_DROPS), or -errno. */
 int64_t tstamp_socket_drops(int fd);
 

@@ -6,6 +6,7 @@
 #include "output.h"
 #include "ratesearch.h"
 #include "result.h"
+#include "tstamp.h"
 #include "vmtp/clock.h"
 #include "vmtp/log.h"
 
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static atomic_bool s_stop;
 
@@ -238,5 +240,13 @@ int main(int argc, char **argv)
                     : o.verbose == 1 || o.cmd == CMD_SERVER ? LOG_LEVEL_INFO
                                                             : LOG_LEVEL_WARN;
     s_signals();
-    return o.cmd == CMD_SERVER ? s_server(&o) : s_client(&o);
+    /* Kernel RX stamping on before the first measured packet (see tstamp_warm_up); without
+     * loopback or stamps the tests still run and count what is missing. */
+    int warm = tstamp_warm_up(100 * VMTP_NS_PER_MS);
+    if (warm < 0)
+        LOG_DEBUG("kernel RX timestamps not confirmed before the test: %s", strerror(-warm));
+    rc = o.cmd == CMD_SERVER ? s_server(&o) : s_client(&o);
+    if (warm >= 0)
+        close(warm);
+    return rc;
 }
