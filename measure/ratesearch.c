@@ -22,6 +22,16 @@ static bool s_rfc_pass(const ratesearch_cfg_t *cfg, const ratesearch_trial_t *t)
     return t->loss_pct <= cfg->loss_threshold && t->tx_bps > 0 && t->rx_bps >= RATESEARCH_KEEP_PACE * t->tx_bps;
 }
 
+/* The rate a trial is judged at: its request, or what the sender managed when that was less. */
+static double s_offered(ratesearch_trial_t *t)
+{
+    if (t->rate_bps && t->tx_bps < RATESEARCH_SENDER_OK * (double)t->rate_bps) {
+        t->sender_limited = true;
+        return t->tx_bps;
+    }
+    return (double)t->rate_bps;
+}
+
 static int s_rfc2544(const ratesearch_cfg_t *cfg, ratesearch_trial_fn fn, void *arg, ratesearch_result_t *res,
                      uint64_t ceiling, unsigned budget)
 {
@@ -34,16 +44,21 @@ static int s_rfc2544(const ratesearch_cfg_t *cfg, ratesearch_trial_fn fn, void *
         if ((rc = s_trial(res, fn, arg, rate, &t)) < 0)
             return rc;
         t->pass = s_rfc_pass(cfg, t);
+        double offered = s_offered(t);
         if (t->pass) {
-            if ((double)rate > pass_rate) {
-                pass_rate = (double)rate;
+            if (offered > pass_rate) {
+                pass_rate = offered;
                 res->best = (int)res->ntrials - 1;
             }
-        } else if ((double)rate < fail_rate) {
-            fail_rate = (double)rate;
+        } else if (offered < fail_rate) {
+            fail_rate = offered;
         }
         if (pass_rate > 0 && (fail_rate - pass_rate) / fail_rate < cfg->resolution) {
             res->converged = true;
+            break;
+        }
+        if (t->pass && t->sender_limited) {
+            res->sender_limited = true; /* higher requests would only meet the same sender limit */
             break;
         }
         if (t->pass && rate == ceiling && ceiling > 0) {
@@ -123,9 +138,10 @@ int ratesearch_run(const ratesearch_cfg_t *cfg, ratesearch_trial_fn fn, void *ar
         first = (uint64_t)probe->rx_bps;
         ceiling = (uint64_t)(probe->rx_bps * 1.1);
         if (cfg->mode == RATESEARCH_RFC2544 && s_rfc_pass(cfg, probe)) {
+            /* The path took everything the sender could produce: its capacity is at least that. */
             probe->pass = true;
+            probe->sender_limited = res->sender_limited = true;
             res->best = 0;
-            res->converged = true;
             return 0;
         }
         if (cfg->mode == RATESEARCH_VMTP && probe->loss_pct >= cfg->loss_min && probe->loss_pct <= cfg->loss_max) {
@@ -137,5 +153,13 @@ int ratesearch_run(const ratesearch_cfg_t *cfg, ratesearch_trial_fn fn, void *ar
     }
     if (cfg->mode == RATESEARCH_RFC2544)
         return s_rfc2544(cfg, fn, arg, res, cfg->rate_max ? ceiling : first, budget);
-    return s_vmtp(cfg, fn, arg, res, ceiling, first, budget);
+    int rc = s_vmtp(cfg, fn, arg, res, ceiling, first, budget);
+    /* VMTP's search ends where it ends; say so when that was the sender's limit, not loss. */
+    if (rc == 0 && res->best >= 0) {
+        ratesearch_trial_t *b = &res->trials[res->best];
+        s_offered(b);
+        if (b->loss_pct < cfg->loss_min && (b->sender_limited || res->trials[0].rate_bps == 0))
+            res->sender_limited = b->sender_limited = true;
+    }
+    return rc;
 }

@@ -14,6 +14,9 @@
  *    (cfg udp_loss_rate_range), with its rules: a trial that received < 80 % of the requested
  *    rate moves the request half-way to what was received; too little loss raises the floor,
  *    too much lowers the ceiling; stop when converged or the range is within 5 %.
+ * A trial judged at a rate its sender could not reach is judged at the rate it did offer; when
+ * the path took everything the sender could produce, the search stops there, not converged,
+ * flagged sender_limited: the figure is a lower bound of the path, not its capacity.
  * The decision logic is pure; trials run through the caller's function.
  */
 #ifndef VMTP_RATESEARCH_H
@@ -24,6 +27,9 @@
 
 #define RATESEARCH_MAX_TRIALS 100
 #define RATESEARCH_KEEP_PACE 0.995
+/* A paced trial whose sender offered less than this share of the request was limited by the
+ * sending host (CPU, socket), not by the path: it cannot show the path carries the request. */
+#define RATESEARCH_SENDER_OK 0.98
 
 typedef enum { RATESEARCH_VMTP = 1, RATESEARCH_RFC2544 = 2 } ratesearch_mode_t;
 
@@ -39,11 +45,13 @@ typedef struct {
 
 /* One trial: the request and what came of it. */
 typedef struct {
-    uint64_t rate_bps; /* requested payload rate (0 = unpaced probe) */
-    double tx_bps;     /* payload rate the sender achieved */
-    double rx_bps;     /* payload rate the receiver got */
-    double loss_pct;   /* lost / sent */
-    bool pass;         /* met the search's criterion */
+    uint64_t rate_bps;   /* requested payload rate (0 = unpaced probe) */
+    double tx_bps;       /* payload rate the sender achieved */
+    double rx_bps;       /* payload rate the receiver got */
+    double loss_pct;     /* lost / sent */
+    bool pass;           /* met the search's criterion */
+    bool sender_limited; /* the sender offered < RATESEARCH_SENDER_OK of the request (or, for the
+                            unpaced probe, the path took everything it sent) */
 } ratesearch_trial_t;
 
 /* Runs one trial at rate_bps (0 = unpaced) as trial number idx; fills tx_bps, rx_bps and
@@ -55,7 +63,9 @@ typedef struct {
     ratesearch_trial_t trials[RATESEARCH_MAX_TRIALS]; /* every trial, in order */
     unsigned ntrials;                                 /* trials run */
     int best;                                         /* index of the reported trial, -1 if none */
-    bool converged; /* the criterion was met (VMTP: loss in the window; RFC 2544: resolution reached) */
+    bool converged;      /* the criterion was met (VMTP: loss in the window; RFC 2544: resolution reached) */
+    bool sender_limited; /* the sending host, not the path, bounded the result: the reported rate
+                            is a lower bound of what the path carries */
 } ratesearch_result_t;
 
 /* Runs the search. Returns 0, or the first error of a trial (res keeps the trials so far). */

@@ -173,6 +173,7 @@ static void s_json_test(FILE *f, const output_ctx_t *ctx, const dp_result_t *res
         jsonw_object(&w, "search");
         jsonw_str(&w, "mode", ctx->opts->search);
         jsonw_bool(&w, "converged", search->converged);
+        jsonw_bool(&w, "sender_limited", search->sender_limited);
         jsonw_i64(&w, "chosen_trial", search->best);
         jsonw_array(&w, "trials");
         for (unsigned i = 0; i < search->ntrials; i++) {
@@ -183,6 +184,7 @@ static void s_json_test(FILE *f, const output_ctx_t *ctx, const dp_result_t *res
             jsonw_double(&w, "throughput_kbps", tr->rx_bps / 1e3);
             jsonw_double(&w, "loss_rate", tr->loss_pct);
             jsonw_bool(&w, "pass", tr->pass);
+            jsonw_bool(&w, "sender_limited", tr->sender_limited);
             jsonw_end(&w);
         }
         jsonw_end(&w);
@@ -210,7 +212,9 @@ static void s_human_test(FILE *f, const output_ctx_t *ctx, const dp_result_t *re
     result_summarize(res, &s);
     if (search) {
         fprintf(f, "rate search (%s), %u trials%s:\n", ctx->opts->search, search->ntrials,
-                search->converged ? "" : ", did not converge");
+                search->sender_limited ? ", limited by this sending host: the path carried all it sent"
+                : search->converged    ? ""
+                                       : ", did not converge");
         for (unsigned i = 0; i < search->ntrials; i++) {
             const ratesearch_trial_t *tr = &search->trials[i];
             char req[32];
@@ -218,9 +222,9 @@ static void s_human_test(FILE *f, const output_ctx_t *ctx, const dp_result_t *re
                 snprintf(req, sizeof req, "%9.2f", s_mbps((double)tr->rate_bps));
             else
                 snprintf(req, sizeof req, "%9s", "unpaced");
-            fprintf(f, "  %2u  request %s  sent %9.2f  received %9.2f Mbit/s  loss %6.3f %%%s%s\n", i + 1, req,
+            fprintf(f, "  %2u  request %s  sent %9.2f  received %9.2f Mbit/s  loss %6.3f %%%s%s%s\n", i + 1, req,
                     s_mbps(tr->tx_bps), s_mbps(tr->rx_bps), tr->loss_pct, tr->pass ? "  pass" : "",
-                    (int)i == search->best ? "  <- reported" : "");
+                    tr->sender_limited ? "  (sender-limited)" : "", (int)i == search->best ? "  <- reported" : "");
         }
     }
     fprintf(f, "%s %s%s, %u-byte %s, server %s\n", dp_proto_name(t->proto), ctx->target_str,

@@ -22,6 +22,7 @@ typedef struct {
     uint64_t requested[RATESEARCH_MAX_TRIALS + 8];       /* rate of each call */
     ratesearch_trial_t given[RATESEARCH_MAX_TRIALS + 8]; /* what each call reported */
     bool bad_idx;                                        /* an idx did not match the call number */
+    double sender_max;                                   /* the sending host's own limit (0 = none) */
 } s_path_t;
 
 static int s_trial(unsigned idx, uint64_t rate, ratesearch_trial_t *t, void *arg)
@@ -42,6 +43,10 @@ static int s_trial(unsigned idx, uint64_t rate, ratesearch_trial_t *t, void *arg
         double r = (double)rate;
         t->tx_bps = r;
         t->rx_bps = r < c ? r : c;
+    }
+    if (p->sender_max > 0 && t->tx_bps > p->sender_max) { /* the host cannot send faster */
+        t->tx_bps = p->sender_max;
+        t->rx_bps = t->tx_bps < c ? t->tx_bps : c;
     }
     double excess = t->tx_bps - t->rx_bps;
     if (p->queues && rate && t->tx_bps <= 1.01 * c)
@@ -218,8 +223,37 @@ static void test_errors(void)
           "max_trials 1: %u trials run", one.calls);
 }
 
+/* A sending host slower than the path: the search must not call its own limit the path's. */
+static void test_sender_limited(void)
+{
+    const double c = 1e9;
+    for (int mode = RATESEARCH_VMTP; mode <= RATESEARCH_RFC2544; mode++)
+        for (int with_max = 0; with_max <= 1; with_max++) {
+            s_path_t p = {.cap_bps = c, .sender_max = 0.6 * c};
+            ratesearch_cfg_t cfg = {.mode = (ratesearch_mode_t)mode, .loss_min = 2, .loss_max = 5, .loss_threshold = 0.1,
+                                    .max_trials = 16, .resolution = 0.01, .rate_max = with_max ? (uint64_t)c : 0};
+            ratesearch_result_t res;
+            char what[96];
+            snprintf(what, sizeof what, "%s, sender limited to 0.6 C, %s", mode == RATESEARCH_VMTP ? "VMTP" : "RFC 2544",
+                     with_max ? "rate_max = C" : "probe");
+            int rc = ratesearch_run(&cfg, s_trial, &p, &res);
+            int before = check_failures;
+            CHECK(rc == 0, "%s: rc %d", what, rc);
+            s_check_record(what, &p, &res, &cfg);
+            CHECK(res.sender_limited, "%s: not flagged sender-limited", what);
+            CHECK(!res.converged, "%s: claims to have converged on the sender's limit", what);
+            CHECK(res.best >= 0 && res.trials[res.best].sender_limited, "%s: best trial not flagged", what);
+            if (res.best >= 0)
+                CHECK(fabs(res.trials[res.best].rx_bps - 0.6 * c) < 1e-6 * c, "%s: best received %.4f C", what,
+                      res.trials[res.best].rx_bps / c);
+            if (check_failures != before)
+                s_dump(&res, c);
+        }
+}
+
 int main(void)
 {
+    test_sender_limited();
     test_rfc2544();
     test_vmtp();
     test_errors();
