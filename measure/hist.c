@@ -102,8 +102,11 @@ static bool s_ensure_neg(hist_t *self)
 
 void hist_record_n(hist_t *self, int64_t value, uint64_t n)
 {
-    if (!n)
-        return;
+    uint64_t count;
+    __int128 sum;
+    if (!n || __builtin_add_overflow(self->count, n, &count) ||
+        __builtin_add_overflow(self->sum, (__int128)value * (__int128)n, &sum))
+        return; /* beyond 2^64 values or an i128 sum: dropped rather than wrapped */
     if (value < 0) {
         if (!s_ensure_neg(self))
             return; /* out of memory: the value is dropped rather than misfiled */
@@ -115,8 +118,8 @@ void hist_record_n(hist_t *self, int64_t value, uint64_t n)
         self->min = value;
     if (!self->count || value > self->max)
         self->max = value;
-    self->count += n;
-    self->sum += (__int128)value * (__int128)n;
+    self->count = count;
+    self->sum = sum;
 }
 
 void hist_record(hist_t *self, int64_t value) { hist_record_n(self, value, 1); }
@@ -125,6 +128,11 @@ int hist_merge(hist_t *dst, const hist_t *src)
 {
     if (!src->count)
         return 0;
+    uint64_t count;
+    __int128 sum;
+    /* Every bucket is at most the count, so checking the count covers the buckets too. */
+    if (__builtin_add_overflow(dst->count, src->count, &count) || __builtin_add_overflow(dst->sum, src->sum, &sum))
+        return -EOVERFLOW;
     if (src->neg && !s_ensure_neg(dst))
         return -ENOMEM;
     for (unsigned i = 0; i < S_NBUCKETS; i++) {
@@ -136,8 +144,8 @@ int hist_merge(hist_t *dst, const hist_t *src)
         dst->min = src->min;
     if (!dst->count || src->max > dst->max)
         dst->max = src->max;
-    dst->count += src->count;
-    dst->sum += src->sum;
+    dst->count = count;
+    dst->sum = sum;
     return 0;
 }
 

@@ -121,7 +121,7 @@ typedef struct {
     hist_t *turn_user;   /* user-space receive to send of the reply */
 
     /* every end */
-    tstamp_source_t stamp_source; /* best stamp source this end used */
+    uint8_t stamp_source;         /* tstamp_source_t: best stamp source this end used */
     cpu_usage_t cpu;              /* CPU use over the data phase */
 } report_t;
 

@@ -402,9 +402,8 @@ int rr_client_run(const flow_t *flow, bool tcp, report_t *out)
         if (c.ring[i].state != S_FREE)
             s_finalize(&c, &c.ring[i]);
     out->role = ROLE_RR_CLIENT;
-    out->stamp_source = (out->rr_received && (double)c.paths >= RR_KERNEL_MIN_SHARE * (double)out->rr_received)
-                            ? (c.src ? c.src : TSTAMP_SOURCE_KERNEL)
-                            : TSTAMP_SOURCE_USER;
+    bool kernel = out->rr_received && (double)c.paths >= RR_KERNEL_MIN_SHARE * (double)out->rr_received;
+    out->stamp_source = (uint8_t)(kernel ? (c.src ? c.src : TSTAMP_SOURCE_KERNEL) : TSTAMP_SOURCE_USER);
     cpu_diff(&cpu0, &cpu1, &out->cpu);
 out:
     free(c.obuf);
@@ -466,7 +465,7 @@ static void s_reflector_take_tx(s_reflector_t *r)
                 r->pend_seq[at] = s->seq;
                 r->pend_turn[at] = (uint32_t)turn;
                 if (t.source > r->out->stamp_source)
-                    r->out->stamp_source = t.source;
+                    r->out->stamp_source = (uint8_t)t.source;
             }
         }
         if (latest)
@@ -537,7 +536,7 @@ int rr_reflect_run(const flow_t *flow, bool tcp, report_t *out)
     cpu_sample(&cpu1);
     out->role = ROLE_REFLECTOR;
     if (!r.kernel_turns)
-        out->stamp_source = TSTAMP_SOURCE_USER;
+        out->stamp_source = (uint8_t)TSTAMP_SOURCE_USER;
     cpu_diff(&cpu0, &cpu1, &out->cpu);
 out:
     free(r.io.buf);

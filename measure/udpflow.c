@@ -273,7 +273,7 @@ int udpflow_recv(const flow_t *flow, report_t *out)
     out->rx_omitted = rx.omitted;
     out->socket_drops = drops >= 0 ? (drops > rx.ovfl ? drops : rx.ovfl) : (rx.ovfl ? (int64_t)rx.ovfl : -1);
     out->jitter_ns = rx.st.jitter_ns;
-    out->stamp_source = rx.kernel_stamps ? rx.source : TSTAMP_SOURCE_USER;
+    out->stamp_source = (uint8_t)(rx.kernel_stamps ? rx.source : TSTAMP_SOURCE_USER);
     out->stamps_missing = rx.st.unique - (rx.kernel_stamps < rx.st.unique ? rx.kernel_stamps : rx.st.unique);
     if (out->owd)
         hist_merge(out->owd, rx.st.owd);

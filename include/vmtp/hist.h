@@ -29,9 +29,10 @@ void hist_reset(hist_t *self);
 
 /* Adds one value. */
 void hist_record(hist_t *self, int64_t value);
-/* Adds `n` occurrences of a value. */
+/* Adds `n` occurrences of a value (ignored if the count would pass 2^64). */
 void hist_record_n(hist_t *self, int64_t value, uint64_t n);
-/* Adds every value of src into dst (exact: same layout). Returns 0 or -ENOMEM. */
+/* Adds every value of src into dst (exact: same layout). Returns 0, -ENOMEM, or -EOVERFLOW
+ * (dst unchanged) when the merged count would pass 2^64 or the sum an int128. */
 int hist_merge(hist_t *dst, const hist_t *src);
 
 /* Number of values recorded. */

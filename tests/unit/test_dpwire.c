@@ -449,7 +449,7 @@ static void test_rejections(void)
     s_reject_encoded(&a, "stamp source 4");
     a.report.stamp_source = TSTAMP_SOURCE_KERNEL;
 
-    const double bad[] = {NAN, INFINITY, -INFINITY};
+    const double bad[] = {(double)NAN, (double)INFINITY, -(double)INFINITY};
     double *cpu_fields[] = {&a.report.cpu.total_pct,   &a.report.cpu.user_pct,  &a.report.cpu.system_pct,
                             &a.report.cpu.softirq_pct, &a.report.cpu.steal_pct, &a.report.cpu.proc_cpu_s,
                             &a.report.cpu.elapsed_s,   &a.report.jitter_ns};
