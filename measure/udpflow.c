@@ -18,10 +18,11 @@
 #define S_BATCH 64
 #define S_POLL_NS (50 * VMTP_NS_PER_MS)
 #define S_RX_SNAP 64 /* bytes of each datagram the receiver copies: the header is enough */
-/* A datagram may leave this long before its deadline: a sleep shorter than a VM's wake-up
- * latency (~50 us) would make the schedule late, not exact, and cost a syscall per packet at
- * high rates. Bounds the burst to 20 us worth of the rate. */
-#define S_LOOKAHEAD_NS (20 * VMTP_NS_PER_US)
+/* The sender sleeps until the next deadline, then sends every datagram due within this much
+ * after it. Sleeping for each gap of a few us would cost a wake-up (~50 us on a VM) and a
+ * syscall per datagram at high rates; the price is that a datagram may leave up to 50 us early,
+ * and a burst holds at most 50 us (plus the wake-up's lateness) worth of the rate. */
+#define S_LOOKAHEAD_NS (50 * VMTP_NS_PER_US)
 
 int udpflow_send(const flow_t *flow, report_t *out)
 {
@@ -81,7 +82,7 @@ int udpflow_send(const flow_t *flow, report_t *out)
         }
         uint64_t due = pacer_due(&pacer, now + S_LOOKAHEAD_NS, S_BATCH);
         if (!due) {
-            int64_t wake = pacer_next(&pacer) - S_LOOKAHEAD_NS;
+            int64_t wake = pacer_next(&pacer);
             if (wake > end)
                 wake = end;
             if (next_interval && wake > next_interval)
