@@ -62,6 +62,25 @@ int cpu_sample(cpu_sample_t *out)
     return 0;
 }
 
+int cpu_thread_sched(int64_t *run_ns, int64_t *wait_ns)
+{
+    char buf[128];
+    int fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return -EIO;
+    buf[n] = 0;
+    long long run, wait;
+    if (sscanf(buf, "%lld %lld", &run, &wait) != 2 || run < 0 || wait < 0)
+        return -EINVAL;
+    *run_ns = run;
+    *wait_ns = wait;
+    return 0;
+}
+
 double cpu_thread_seconds(void)
 {
     struct rusage ru;

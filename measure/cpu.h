@@ -35,6 +35,10 @@ typedef struct {
  * or -errno (e.g. no /proc); *out is zeroed on failure. */
 int cpu_sample(cpu_sample_t *out);
 
+/* The calling thread's scheduler figures (/proc/thread-self/schedstat): ns it has run, and ns
+ * it spent runnable but waiting for a CPU. Returns 0, or -errno (e.g. no /proc, no schedstat). */
+int cpu_thread_sched(int64_t *run_ns, int64_t *wait_ns);
+
 /* CPU seconds (user + system) the calling thread has used so far. */
 double cpu_thread_seconds(void);
 

@@ -22,11 +22,21 @@ static bool s_rfc_pass(const ratesearch_cfg_t *cfg, const ratesearch_trial_t *t)
     return t->loss_pct <= cfg->loss_threshold && t->tx_bps > 0 && t->rx_bps >= RATESEARCH_KEEP_PACE * t->tx_bps;
 }
 
-/* The rate a trial is judged at: its request, or what the sender managed when that was less. */
+/* The sending host, not the path, held the trial back: no backpressure from the path, and the
+ * sender busy (or we cannot tell). */
+static bool s_host_bound(const ratesearch_trial_t *t)
+{
+    if (t->tx_backlog >= RATESEARCH_BACKLOG)
+        return false;
+    return t->tx_busy < 0 || t->tx_busy >= RATESEARCH_BUSY;
+}
+
+/* The rate a trial is judged at: its request, or what the sender managed when that was less
+ * (flagging the trial when the sending host was the reason). */
 static double s_offered(ratesearch_trial_t *t)
 {
     if (t->rate_bps && t->tx_bps < RATESEARCH_SENDER_OK * (double)t->rate_bps) {
-        t->sender_limited = true;
+        t->sender_limited = s_host_bound(t);
         return t->tx_bps;
     }
     return (double)t->rate_bps;
@@ -57,8 +67,11 @@ static int s_rfc2544(const ratesearch_cfg_t *cfg, ratesearch_trial_fn fn, void *
             res->converged = true;
             break;
         }
-        if (t->pass && t->sender_limited) {
-            res->sender_limited = true; /* higher requests would only meet the same sender limit */
+        if (t->pass && offered < (double)rate * RATESEARCH_SENDER_OK) {
+            /* Higher requests would only meet the same limit: the host's (sender_limited) or the
+             * path's own backpressure (then this is the path's rate). */
+            res->sender_limited = t->sender_limited;
+            res->converged = !t->sender_limited;
             break;
         }
         if (t->pass && rate == ceiling && ceiling > 0) {
@@ -140,7 +153,8 @@ int ratesearch_run(const ratesearch_cfg_t *cfg, ratesearch_trial_fn fn, void *ar
         if (cfg->mode == RATESEARCH_RFC2544 && s_rfc_pass(cfg, probe)) {
             /* The path took everything the sender could produce: its capacity is at least that. */
             probe->pass = true;
-            probe->sender_limited = res->sender_limited = true;
+            probe->sender_limited = res->sender_limited = s_host_bound(probe);
+            res->converged = !probe->sender_limited; /* held back by the path: that is its rate */
             res->best = 0;
             return 0;
         }
@@ -158,7 +172,8 @@ int ratesearch_run(const ratesearch_cfg_t *cfg, ratesearch_trial_fn fn, void *ar
     if (rc == 0 && res->best >= 0) {
         ratesearch_trial_t *b = &res->trials[res->best];
         s_offered(b);
-        if (b->loss_pct < cfg->loss_min && (b->sender_limited || res->trials[0].rate_bps == 0))
+        bool probe_only = res->best == 0 && b->rate_bps == 0;
+        if (b->loss_pct < cfg->loss_min && (b->sender_limited || (probe_only && s_host_bound(b))))
             res->sender_limited = b->sender_limited = true;
     }
     return rc;

@@ -14,9 +14,11 @@
  *    (cfg udp_loss_rate_range), with its rules: a trial that received < 80 % of the requested
  *    rate moves the request half-way to what was received; too little loss raises the floor,
  *    too much lowers the ceiling; stop when converged or the range is within 5 %.
- * A trial judged at a rate its sender could not reach is judged at the rate it did offer; when
- * the path took everything the sender could produce, the search stops there, not converged,
- * flagged sender_limited: the figure is a lower bound of the path, not its capacity.
+ * A trial judged at a rate its sender could not reach is judged at the rate it did offer. When
+ * the path took everything a busy sender could produce, the search stops there, not converged,
+ * flagged sender_limited: the figure is a lower bound of the path, not its capacity. When the
+ * sender was held back by the path instead (blocked on its own queue: backpressure), the rate
+ * it reached is the path's, and the search has converged on it.
  * The decision logic is pure; trials run through the caller's function.
  */
 #ifndef VMTP_RATESEARCH_H
@@ -27,9 +29,16 @@
 
 #define RATESEARCH_MAX_TRIALS 100
 #define RATESEARCH_KEEP_PACE 0.995
-/* A paced trial whose sender offered less than this share of the request was limited by the
- * sending host (CPU, socket), not by the path: it cannot show the path carries the request. */
+/* A paced trial whose sender offered less than this share of the request did not test the
+ * request. Why it fell short decides what it means: */
 #define RATESEARCH_SENDER_OK 0.98
+/* ... when the kernel held at least half the sender's buffer in a queue below it this share of
+ * the time or more, the path held the sender back (backpressure from its first hop): the rate
+ * reached is the path's. Otherwise, a sending thread that ran (or waited for a CPU) at least
+ * RATESEARCH_BUSY of the time was the bottleneck itself (CPU-bound or starved): the trial
+ * measured the host, not the path. */
+#define RATESEARCH_BACKLOG 0.5
+#define RATESEARCH_BUSY 0.9
 
 typedef enum { RATESEARCH_VMTP = 1, RATESEARCH_RFC2544 = 2 } ratesearch_mode_t;
 
@@ -49,9 +58,13 @@ typedef struct {
     double tx_bps;       /* payload rate the sender achieved */
     double rx_bps;       /* payload rate the receiver got */
     double loss_pct;     /* lost / sent */
+    double tx_busy;      /* sender's busy share (report_t.tx_busy; -1 unknown) */
+    double tx_backlog;   /* share of the time the path held the sender back (report_t.tx_backlog; -1 unknown) */
     bool pass;           /* met the search's criterion */
-    bool sender_limited; /* the sender offered < RATESEARCH_SENDER_OK of the request (or, for the
-                            unpaced probe, the path took everything it sent) */
+    bool sender_limited; /* the sending host was the bottleneck: it offered less than asked (or,
+                            unpaced, all it could) without backpressure from the path and while
+                            busy >= RATESEARCH_BUSY of the time (or busy unknown), and the path
+                            took all of it */
 } ratesearch_trial_t;
 
 /* Runs one trial at rate_bps (0 = unpaced) as trial number idx; fills tx_bps, rx_bps and

@@ -8,6 +8,8 @@ void report_init(report_t *r)
 {
     memset(r, 0, sizeof *r);
     r->socket_drops = -1;
+    r->tx_busy = -1;
+    r->tx_backlog = -1;
 }
 
 void report_fini(report_t *r)

@@ -89,6 +89,12 @@ typedef struct {
     uint64_t tx_errors;       /* sends refused by the kernel (ENOBUFS, ECONNREFUSED, ...) */
     int64_t tx_start_real_ns; /* first send */
     int64_t tx_end_real_ns;   /* last send returned */
+    double tx_busy;           /* UDP: share of the send phase the sending thread was running or
+                                 waiting for a CPU (1 = the sender was the bottleneck; low = it
+                                 slept: paced, or blocked by the path); -1 unknown */
+    double tx_backlog;        /* UDP: share of looks at the send queue that found it at least half
+                                 full — the path (its first hop's queue) held the sender back;
+                                 -1 unknown */
     tcpinfo_t tcp;            /* TCP sender: final TCP_INFO combined over streams */
 
     /* receiver */
@@ -121,8 +127,8 @@ typedef struct {
     hist_t *turn_user;   /* user-space receive to send of the reply */
 
     /* every end */
-    uint8_t stamp_source;         /* tstamp_source_t: best stamp source this end used */
-    cpu_usage_t cpu;              /* CPU use over the data phase */
+    uint8_t stamp_source; /* tstamp_source_t: best stamp source this end used */
+    cpu_usage_t cpu;      /* CPU use over the data phase */
 } report_t;
 
 /* Zeroes *r (socket_drops = -1). No histogram is allocated. */

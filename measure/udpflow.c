@@ -9,9 +9,11 @@
 #include "vmtp/clock.h"
 
 #include <errno.h>
+#include <linux/sockios.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 
@@ -22,6 +24,7 @@
  * after it. Sleeping for each gap of a few us would cost a wake-up (~50 us on a VM) and a
  * syscall per datagram at high rates; the price is that a datagram may leave up to 50 us early,
  * and a burst holds at most 50 us (plus the wake-up's lateness) worth of the rate. */
+#define S_BACKLOG_EVERY 16 /* batches between looks at the send queue (a power of two) */
 #define S_LOOKAHEAD_NS (50 * VMTP_NS_PER_US)
 
 int udpflow_send(const flow_t *flow, report_t *out)
@@ -59,6 +62,12 @@ int udpflow_send(const flow_t *flow, report_t *out)
     cpu_sample_t cpu0, cpu1;
     cpu_sample(&cpu0);
     clock_sleep_until_mono(start);
+    int64_t run0 = 0, wait0 = 0, run1 = 0, wait1 = 0;
+    /* Backpressure: how often the kernel held half our send buffer in a queue below us. */
+    uint64_t batches = 0, backlog_samples = 0, backlog_full = 0;
+    int sndbuf = 0;
+    getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, &(socklen_t){sizeof sndbuf});
+    int sched_ok = cpu_thread_sched(&run0, &wait0);
     int64_t first_real = 0, last_mono = start;
     int64_t next_interval = spec->interval_ns ? start + spec->interval_ns : 0;
     interval_t iv = {0};
@@ -123,8 +132,20 @@ int udpflow_send(const flow_t *flow, report_t *out)
             sent += (uint64_t)n;
         pacer_advance(&pacer, (uint64_t)n);
         last_mono = clock_mono_ns();
+        if ((++batches & (S_BACKLOG_EVERY - 1)) == 0) {
+            int queued = 0;
+            if (ioctl(fd, SIOCOUTQ, &queued) == 0) {
+                backlog_samples++;
+                backlog_full += queued >= sndbuf / 2;
+            }
+        }
     }
     cpu_sample(&cpu1);
+    int64_t wall = clock_mono_ns() - start;
+    if (sched_ok == 0 && cpu_thread_sched(&run1, &wait1) == 0 && wall > 0)
+        out->tx_busy = (double)((run1 - run0) + (wait1 - wait0)) / (double)wall;
+    if (backlog_samples)
+        out->tx_backlog = (double)backlog_full / (double)backlog_samples;
     out->role = ROLE_SENDER;
     out->tx_packets = sent;
     out->tx_omitted = omitted;

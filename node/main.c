@@ -113,6 +113,8 @@ static int s_trial(unsigned idx, uint64_t rate, ratesearch_trial_t *t, void *arg
     t->tx_bps = sum.offered_bps;
     t->rx_bps = sum.throughput_bps;
     t->loss_pct = sum.loss_pct;
+    t->tx_busy = sum.sender->tx_busy;
+    t->tx_backlog = sum.sender->tx_backlog;
     if (!s->o->json)
         LOG_INFO("trial %u: request %.2f Mbit/s, received %.2f Mbit/s, loss %.3f %%", idx + 1, (double)rate / 1e6,
                  t->rx_bps / 1e6, t->loss_pct);

@@ -185,6 +185,8 @@ static void s_json_test(FILE *f, const output_ctx_t *ctx, const dp_result_t *res
             jsonw_double(&w, "loss_rate", tr->loss_pct);
             jsonw_bool(&w, "pass", tr->pass);
             jsonw_bool(&w, "sender_limited", tr->sender_limited);
+            jsonw_double(&w, "sender_busy", tr->tx_busy);
+            jsonw_double(&w, "sender_backlog", tr->tx_backlog);
             jsonw_end(&w);
         }
         jsonw_end(&w);

@@ -23,6 +23,8 @@ typedef struct {
     ratesearch_trial_t given[RATESEARCH_MAX_TRIALS + 8]; /* what each call reported */
     bool bad_idx;                                        /* an idx did not match the call number */
     double sender_max;                                   /* the sending host's own limit (0 = none) */
+    double sender_busy;                                  /* the sender's busy share when it hits that limit */
+    double sender_backlog;                               /* ... and the share of backpressure it met */
 } s_path_t;
 
 static int s_trial(unsigned idx, uint64_t rate, ratesearch_trial_t *t, void *arg)
@@ -44,9 +46,13 @@ static int s_trial(unsigned idx, uint64_t rate, ratesearch_trial_t *t, void *arg
         t->tx_bps = r;
         t->rx_bps = r < c ? r : c;
     }
+    t->tx_busy = 0.5; /* paced: the sender sleeps between deadlines */
+    t->tx_backlog = 0;
     if (p->sender_max > 0 && t->tx_bps > p->sender_max) { /* the host cannot send faster */
         t->tx_bps = p->sender_max;
         t->rx_bps = t->tx_bps < c ? t->tx_bps : c;
+        t->tx_busy = p->sender_busy;
+        t->tx_backlog = p->sender_backlog;
     }
     double excess = t->tx_bps - t->rx_bps;
     if (p->queues && rate && t->tx_bps <= 1.01 * c)
@@ -130,7 +136,8 @@ static void test_rfc2544(void)
                          * 1/KEEP_PACE of its capacity, but what arrived never exceeds it. */
                         CHECK(rate <= c / RATESEARCH_KEEP_PACE, "%s: best rate %.6f C is above C / keep-pace", what,
                               rate / c);
-                        CHECK(b->rx_bps <= c, "%s: best trial received %.6f C, above the capacity", what, b->rx_bps / c);
+                        CHECK(b->rx_bps <= c, "%s: best trial received %.6f C, above the capacity", what,
+                              b->rx_bps / c);
                     } else {
                         CHECK(b->rate_bps == cfg.rate_max, "%s: best %" PRIu64 ", expected rate_max", what,
                               b->rate_bps);
@@ -223,32 +230,52 @@ static void test_errors(void)
           "max_trials 1: %u trials run", one.calls);
 }
 
-/* A sending host slower than the path: the search must not call its own limit the path's. */
+/* A sending host slower than the path: the search must not call its own limit the path's.
+ * The same shortfall caused by the path holding the sender back (a blocked, idle sender:
+ * backpressure from its own queue) is the path's rate, and the search has converged on it. */
 static void test_sender_limited(void)
 {
     const double c = 1e9;
-    for (int mode = RATESEARCH_VMTP; mode <= RATESEARCH_RFC2544; mode++)
-        for (int with_max = 0; with_max <= 1; with_max++) {
-            s_path_t p = {.cap_bps = c, .sender_max = 0.6 * c};
-            ratesearch_cfg_t cfg = {.mode = (ratesearch_mode_t)mode, .loss_min = 2, .loss_max = 5, .loss_threshold = 0.1,
-                                    .max_trials = 16, .resolution = 0.01, .rate_max = with_max ? (uint64_t)c : 0};
-            ratesearch_result_t res;
-            char what[96];
-            snprintf(what, sizeof what, "%s, sender limited to 0.6 C, %s", mode == RATESEARCH_VMTP ? "VMTP" : "RFC 2544",
-                     with_max ? "rate_max = C" : "probe");
-            int rc = ratesearch_run(&cfg, s_trial, &p, &res);
-            int before = check_failures;
-            CHECK(rc == 0, "%s: rc %d", what, rc);
-            s_check_record(what, &p, &res, &cfg);
-            CHECK(res.sender_limited, "%s: not flagged sender-limited", what);
-            CHECK(!res.converged, "%s: claims to have converged on the sender's limit", what);
-            CHECK(res.best >= 0 && res.trials[res.best].sender_limited, "%s: best trial not flagged", what);
-            if (res.best >= 0)
-                CHECK(fabs(res.trials[res.best].rx_bps - 0.6 * c) < 1e-6 * c, "%s: best received %.4f C", what,
-                      res.trials[res.best].rx_bps / c);
-            if (check_failures != before)
-                s_dump(&res, c);
-        }
+    for (int busy = 0; busy <= 3; busy++)
+        for (int mode = RATESEARCH_VMTP; mode <= RATESEARCH_RFC2544; mode++)
+            for (int with_max = 0; with_max <= 1; with_max++) {
+                /* 0: CPU-bound sender (busy 1.0); 1: busy share unknown (-1); 2: a sender blocked
+                 * by the path (busy 0.3); 3: busy doing the path's own queueing work in its
+                 * context (busy 1.0) but held back by a full queue (backlog 0.8) */
+                const double shares[] = {1.0, -1.0, 0.3, 1.0};
+                s_path_t p = {.cap_bps = c,
+                              .sender_max = 0.6 * c,
+                              .sender_busy = shares[busy],
+                              .sender_backlog = busy == 3 ? 0.8 : 0.0};
+                ratesearch_cfg_t cfg = {.mode = (ratesearch_mode_t)mode,
+                                        .loss_min = 2,
+                                        .loss_max = 5,
+                                        .loss_threshold = 0.1,
+                                        .max_trials = 16,
+                                        .resolution = 0.01,
+                                        .rate_max = with_max ? (uint64_t)c : 0};
+                ratesearch_result_t res;
+                char what[128];
+                snprintf(what, sizeof what, "%s, sender stops at 0.6 C with busy share %.1f, %s",
+                         mode == RATESEARCH_VMTP ? "VMTP" : "RFC 2544", shares[busy],
+                         with_max ? "rate_max = C" : "probe");
+                int rc = ratesearch_run(&cfg, s_trial, &p, &res);
+                int before = check_failures;
+                CHECK(rc == 0, "%s: rc %d", what, rc);
+                s_check_record(what, &p, &res, &cfg);
+                bool host = busy < 2;
+                CHECK(res.sender_limited == host, "%s: sender_limited %d, want %d", what, res.sender_limited, host);
+                if (host)
+                    CHECK(!res.converged, "%s: claims to have converged on the sender's limit", what);
+                else if (mode == RATESEARCH_RFC2544)
+                    CHECK(res.converged, "%s: the path's backpressure rate is its capacity: converged", what);
+                CHECK(res.best >= 0 && res.trials[res.best].sender_limited == host, "%s: best trial's flag", what);
+                if (res.best >= 0)
+                    CHECK(fabs(res.trials[res.best].rx_bps - 0.6 * c) < 1e-6 * c, "%s: best received %.4f C", what,
+                          res.trials[res.best].rx_bps / c);
+                if (check_failures != before)
+                    s_dump(&res, c);
+            }
 }
 
 int main(void)
