@@ -44,7 +44,7 @@ static const s_opt_t s_opts[] = {
     {"--len", "-l", T_SIZE, O(len), 1, 16 << 20, C_CLIENT, NULL, "BYTES",
      "tcp write size (65536), udp datagram payload (1470; 64..65507), rr message (64), icmp payload (64)"},
     {"--rate", "-b", T_RATE, O(rate), 0, 4e11, C_TCP | C_UDP, NULL, "RATE",
-     "udp offered payload rate / tcp cap, bit/s with K/M/G (udp default: search)"},
+     "udp offered payload rate (0 = as fast as the sender goes) / tcp cap, bit/s with K/M/G (udp default: search)"},
     {"--count", "-n", T_U64, O(count), 0, 1e8, C_RR | C_ICMP, NULL, "N",
      "requests (rr default 10000, 0 = --time) or echoes (icmp default 10)"},
     {"--parallel", "-P", T_U64, O(parallel), 1, 128, C_TCP, NULL, "N", "parallel TCP streams (default 1)"},
