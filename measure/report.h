@@ -56,6 +56,7 @@ typedef struct {
     int64_t start_real_ns;   /* absolute start of the data phase (0 = as soon as both are ready) */
     int64_t clock_offset_ns; /* receiver clock minus sender clock when known (clock_known) */
     bool clock_known;        /* clock_offset_ns is meaningful: one-way delays are absolute */
+    bool gso;                /* UDP sender: hand datagrams to the kernel as UDP_SEGMENT messages */
 } test_spec_t;
 
 /* Roles of a report. */

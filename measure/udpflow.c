@@ -10,6 +10,8 @@
 
 #include <errno.h>
 #include <linux/sockios.h>
+#include <netinet/udp.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,28 +27,122 @@
  * syscall per datagram at high rates; the price is that a datagram may leave up to 50 us early,
  * and a burst holds at most 50 us (plus the wake-up's lateness) worth of the rate. */
 #define S_BACKLOG_EVERY 16 /* batches between looks at the send queue (a power of two) */
+#define S_GSO_BYTES 63000 /* payload of one UDP_SEGMENT message (< 64 KiB with headers) */
 #define S_LOOKAHEAD_NS (50 * VMTP_NS_PER_US)
+
+/* How the sender hands datagrams to the kernel: sendmmsg of separate datagrams, or (spec->gso)
+ * one UDP_SEGMENT message whose payload the kernel cuts into equal datagrams. */
+typedef struct {
+    int fd;                                     /* socket (not owned) */
+    uint32_t len;                               /* datagram payload */
+    uint8_t hdr[S_BATCH][DP_DGRAM_HDR_LEN];     /* sendmmsg: per-datagram headers */
+    struct iovec iov[S_BATCH][2];               /* sendmmsg: header + shared fill */
+    struct mmsghdr msgs[S_BATCH];               /* sendmmsg: messages */
+    char *fill;                                 /* sendmmsg: the payload after the header (owned) */
+    uint8_t *gso_buf;                           /* GSO: gso_max datagrams back to back (owned); NULL = off */
+    unsigned gso_max;                           /* GSO: datagrams per message */
+} s_tx_t;
+
+static void s_pattern(char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        p[i] = (char)(i * 131u + 7u); /* not zeros: no compression on the path can flatter a result */
+}
+
+static int s_tx_init(s_tx_t *tx, int fd, const test_spec_t *spec)
+{
+    memset(tx, 0, sizeof *tx);
+    tx->fd = fd;
+    tx->len = spec->len;
+    uint32_t fill_len = spec->len - DP_DGRAM_HDR_LEN;
+    tx->fill = calloc(1, fill_len ? fill_len : 1);
+    if (!tx->fill)
+        return -ENOMEM;
+    s_pattern(tx->fill, fill_len);
+    for (int i = 0; i < S_BATCH; i++) {
+        tx->iov[i][0] = (struct iovec){.iov_base = tx->hdr[i], .iov_len = DP_DGRAM_HDR_LEN};
+        tx->iov[i][1] = (struct iovec){.iov_base = tx->fill, .iov_len = fill_len};
+        tx->msgs[i].msg_hdr.msg_iov = tx->iov[i];
+        tx->msgs[i].msg_hdr.msg_iovlen = 2;
+    }
+    if (!spec->gso)
+        return 0;
+    /* GSO needs datagrams that fit the path MTU unfragmented, and a message under 64 KiB. */
+    int mtu = 0;
+    socklen_t ml = sizeof mtu;
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    bool v6 = getsockname(fd, (struct sockaddr *)&ss, &sl) == 0 && ss.ss_family == AF_INET6;
+    if (getsockopt(fd, v6 ? IPPROTO_IPV6 : IPPROTO_IP, v6 ? IPV6_MTU : IP_MTU, &mtu, &ml) < 0)
+        return 0;
+    unsigned overhead = v6 ? 48 : 28, n = S_GSO_BYTES / spec->len;
+    if (spec->len + overhead > (unsigned)mtu || n < 2)
+        return 0;
+    tx->gso_max = n < S_BATCH ? n : S_BATCH;
+    tx->gso_buf = malloc((size_t)tx->gso_max * spec->len);
+    if (!tx->gso_buf)
+        return -ENOMEM;
+    for (unsigned i = 0; i < tx->gso_max; i++)
+        s_pattern((char *)tx->gso_buf + (size_t)i * spec->len + DP_DGRAM_HDR_LEN, fill_len);
+    return 0;
+}
+
+static void s_tx_fini(s_tx_t *tx)
+{
+    free(tx->fill);
+    free(tx->gso_buf);
+}
+
+/* Most datagrams one s_tx_send call takes. */
+static unsigned s_tx_max(const s_tx_t *tx) { return tx->gso_buf ? tx->gso_max : S_BATCH; }
+
+/* Sends n datagrams numbered from seq. Returns how many the kernel took, or -errno. */
+static int s_tx_send(s_tx_t *tx, uint64_t seq, unsigned n, bool warm)
+{
+    for (unsigned i = 0; i < n; i++) {
+        dp_dgram_t d = {.kind = DP_DGRAM_DATA,
+                        .flags = warm ? DP_DGRAM_F_WARMUP : 0,
+                        .seq = seq + i,
+                        .tx_real_ns = clock_real_ns()};
+        dp_dgram_put(tx->gso_buf ? tx->gso_buf + (size_t)i * tx->len : tx->hdr[i], &d);
+    }
+    if (!tx->gso_buf) {
+        int k = sendmmsg(tx->fd, tx->msgs, n, 0);
+        return k < 0 ? -errno : k;
+    }
+    char ctl[CMSG_SPACE(sizeof(uint16_t))] = {0};
+    struct iovec iov = {.iov_base = tx->gso_buf, .iov_len = (size_t)n * tx->len};
+    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
+    if (n > 1) {
+        m.msg_control = ctl;
+        m.msg_controllen = sizeof ctl;
+        struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+        c->cmsg_level = SOL_UDP;
+        c->cmsg_type = UDP_SEGMENT;
+        c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+        uint16_t seg = (uint16_t)tx->len;
+        memcpy(CMSG_DATA(c), &seg, sizeof seg);
+    }
+    if (sendmsg(tx->fd, &m, 0) >= 0)
+        return (int)n;
+    int e = errno;
+    if (e == EINVAL || e == EIO || e == EOPNOTSUPP) { /* no UDP GSO on this path: plain sends from now on */
+        free(tx->gso_buf);
+        tx->gso_buf = NULL;
+        return 0;
+    }
+    return -e;
+}
 
 int udpflow_send(const flow_t *flow, report_t *out)
 {
     const test_spec_t *spec = flow->spec;
     int fd = flow->fds[0];
-    int rc = 0;
-    uint8_t hdr[S_BATCH][DP_DGRAM_HDR_LEN];
-    struct iovec iov[S_BATCH][2];
-    struct mmsghdr msgs[S_BATCH];
-    uint32_t fill_len = spec->len - DP_DGRAM_HDR_LEN;
-    char *fill = calloc(1, fill_len ? fill_len : 1);
-    if (!fill)
-        return -ENOMEM;
-    for (uint32_t i = 0; i < fill_len; i++)
-        fill[i] = (char)(i * 131u + 7u);
-    memset(msgs, 0, sizeof msgs);
-    for (int i = 0; i < S_BATCH; i++) {
-        iov[i][0] = (struct iovec){.iov_base = hdr[i], .iov_len = DP_DGRAM_HDR_LEN};
-        iov[i][1] = (struct iovec){.iov_base = fill, .iov_len = fill_len};
-        msgs[i].msg_hdr.msg_iov = iov[i];
-        msgs[i].msg_hdr.msg_iovlen = 2;
+    s_tx_t tx;
+    int rc = s_tx_init(&tx, fd, spec);
+    if (rc < 0) {
+        s_tx_fini(&tx);
+        return rc;
     }
     if (spec->sndbuf)
         sock_set_buffers(fd, (int)spec->sndbuf, 0);
@@ -89,7 +185,7 @@ int udpflow_send(const flow_t *flow, report_t *out)
             iv.start_ns = iv.end_ns;
             next_interval += spec->interval_ns;
         }
-        uint64_t due = pacer_due(&pacer, now + S_LOOKAHEAD_NS, S_BATCH);
+        uint64_t due = pacer_due(&pacer, now + S_LOOKAHEAD_NS, s_tx_max(&tx));
         if (!due) {
             int64_t wake = pacer_next(&pacer);
             if (wake > end)
@@ -102,25 +198,17 @@ int udpflow_send(const flow_t *flow, report_t *out)
             continue;
         }
         bool warm = now < warm_end;
-        for (uint64_t i = 0; i < due; i++) {
-            dp_dgram_t d = {.kind = DP_DGRAM_DATA,
-                            .flags = warm ? DP_DGRAM_F_WARMUP : 0,
-                            .seq = seq + i,
-                            .tx_real_ns = clock_real_ns()};
-            dp_dgram_put(hdr[i], &d);
-        }
-        int n = sendmmsg(fd, msgs, (unsigned)due, 0);
+        int n = s_tx_send(&tx, seq, (unsigned)due, warm);
         if (n < 0) {
-            if (errno == EINTR)
+            if (n == -EINTR)
                 continue;
-            if (errno == EAGAIN || errno == ENOBUFS || errno == ECONNREFUSED || errno == EHOSTUNREACH ||
-                errno == ENETUNREACH) {
+            if (n == -EAGAIN || n == -ENOBUFS || n == -ECONNREFUSED || n == -EHOSTUNREACH || n == -ENETUNREACH) {
                 /* Counted and skipped: the schedule moves on, the test does not stall. */
                 errors++;
                 pacer_advance(&pacer, 1);
                 continue;
             }
-            rc = -errno;
+            rc = n;
             break;
         }
         if (!first_real && n > 0)
@@ -154,7 +242,7 @@ int udpflow_send(const flow_t *flow, report_t *out)
     out->tx_start_real_ns = first_real ? first_real : start + real_minus_mono;
     out->tx_end_real_ns = last_mono + real_minus_mono;
     cpu_diff(&cpu0, &cpu1, &out->cpu);
-    free(fill);
+    s_tx_fini(&tx);
     return rc;
 }
 

@@ -76,6 +76,8 @@ static const s_opt_t s_opts[] = {
     {"--max-trials", NULL, T_U64, O(max_trials), 1, 100, C_UDP, NULL, "N", "search: most trials (default 16)"},
     {"--rate-max", NULL, T_RATE, O(rate_max), 0, 4e11, C_UDP, NULL, "RATE",
      "search: highest rate tried (default: what the path carries unpaced)"},
+    {"--gso", NULL, T_FLAG, O(gso), 0, 0, C_UDP, NULL, NULL,
+     "sender hands datagrams to the kernel as UDP GSO messages (less CPU; see docs/ACCURACY.md)"},
     {"--start-at", NULL, T_U64, O(start_at_ns), 0, 9.2e18, C_TCP | C_UDP | C_RR, NULL, "NS",
      "start the data phase at this CLOCK_REALTIME time (ns since the epoch)"},
     {"--json", "-J", T_FLAG, O(json), 0, 0, C_CLIENT, NULL, NULL, "print one JSON object instead of the summary"},

@@ -47,6 +47,7 @@ typedef struct {
     bool ipv6;                  /* -6: resolve the target as IPv6 */
     bool ipv4;                  /* -4: resolve the target as IPv4 */
     bool rate_set;              /* --rate was given */
+    bool gso;                   /* udp: send with UDP GSO (UDP_SEGMENT) */
 } cli_opts_t;
 
 /* Parses argv. Returns 0 to run, 1 when help/version was printed (exit 0), or 2 after printing

@@ -82,6 +82,7 @@ static void s_spec(const cli_opts_t *o, test_spec_t *t)
     t->rr_count = o->count;
     t->rr_timeout_ns = o->timeout_ns;
     t->start_real_ns = o->start_at_ns;
+    t->gso = o->gso;
     if (o->cmd == CMD_RR && o->count) {
         /* Count-bound: the duration only bounds a stuck run. */
         t->duration_ns = 86400 * VMTP_NS_PER_S;

@@ -20,28 +20,14 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/lib.sh"
 
 bindir=${1:-$here/../../build/bin}
-node=$bindir/vmtp-node
 port=5001
 count=2000
 
 ns_init
 ns_require jq ss awk
-if [[ ! -x $node ]]; then
-    echo "FAIL: $node is not built"
-    exit 1
-fi
+vmtp_node_require "$bindir"
 
-jget()
-{
-    json_get "$1" "$2" 2>/dev/null || true
-}
 
-dump_if_failed()
-{
-    if ((_NS_FAIL > $1)); then
-        printf -- '--- %s: full JSON ---\n%s\n--- end of JSON ---\n' "$2" "$3"
-    fi
-}
 
 # check_hist LABEL JSON FIELD : the ordering and bounds of one latency histogram object.
 check_hist()

@@ -524,6 +524,32 @@ json_get()
     printf '%s\n' "$out"
 }
 
+# jget JSON EXPR : json_get that never fails (prints nothing instead), so a `set -e` test records a missing field as
+# a failed assertion rather than ending.
+jget()
+{
+    json_get "$1" "$2" 2>/dev/null || true
+}
+
+# dump_if_failed FAILS_BEFORE LABEL JSON : prints the whole JSON when an assertion failed since FAILS_BEFORE (read
+# _NS_FAIL before the assertions), so a failing figure is shown with everything vmtp-node reported beside it.
+dump_if_failed()
+{
+    if ((_NS_FAIL > $1)); then
+        printf -- '--- %s: full JSON ---\n%s\n--- end of JSON ---\n' "$2" "$3"
+    fi
+}
+
+# vmtp_node_require BINDIR : sets `node` to BINDIR/vmtp-node, or fails the test (exit 1) when it is not built.
+vmtp_node_require()
+{
+    node=$1/vmtp-node
+    if [[ ! -x $node ]]; then
+        echo "FAIL: $node is not built"
+        exit 1
+    fi
+}
+
 # _ns_num X : succeeds if X is a decimal number (optionally signed, fraction, exponent).
 _ns_num()
 {

@@ -28,28 +28,14 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/lib.sh"
 
 bindir=${1:-$here/../../build/bin}
-node=$bindir/vmtp-node
 port=5001
 mod=25 # 4 % loss: ~730 of ~18300 datagrams
 
 ns_init
 ns_require nft jq ss awk
-if [[ ! -x $node ]]; then
-    echo "FAIL: $node is not built"
-    exit 1
-fi
+vmtp_node_require "$bindir"
 
-jget()
-{
-    json_get "$1" "$2" 2>/dev/null || true
-}
 
-dump_if_failed()
-{
-    if ((_NS_FAIL > $1)); then
-        printf -- '--- %s: full JSON ---\n%s\n--- end of JSON ---\n' "$2" "$3"
-    fi
-}
 
 c=$(ns_add c)
 s=$(ns_add s)

@@ -24,31 +24,14 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/lib.sh"
 
 bindir=${1:-$here/../../build/bin}
-node=$bindir/vmtp-node
 port=5001
 burst_bytes=262144 # ns_htb's `burst 256k` (tc sizes: k = 1024)
 
 ns_init
 ns_require tc jq ss awk
-if [[ ! -x $node ]]; then
-    echo "FAIL: $node is not built"
-    exit 1
-fi
+vmtp_node_require "$bindir"
 
-# jget JSON EXPR : a field of JSON, or nothing (never fails, so `set -e` does not end the script on bad JSON).
-jget()
-{
-    json_get "$1" "$2" 2>/dev/null || true
-}
 
-# dump_if_failed FAILS_BEFORE LABEL JSON : prints the whole JSON when an assertion failed since FAILS_BEFORE
-# (lib.sh's failure count).
-dump_if_failed()
-{
-    if ((_NS_FAIL > $1)); then
-        printf -- '--- %s: full JSON ---\n%s\n--- end of JSON ---\n' "$2" "$3"
-    fi
-}
 
 # calc EXPR : prints an awk-evaluated number.
 calc()

@@ -37,7 +37,6 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/lib.sh"
 
 bindir=${1:-$here/../../build/bin}
-node=$bindir/vmtp-node
 port=5001
 dead_port=5999
 rate_bps=100000000
@@ -45,22 +44,9 @@ goodput_kbps=$(awk -v r="$rate_bps" 'BEGIN { printf "%.3f", r / 1000 * 1448 / 15
 
 ns_init
 ns_require nft tc jq ss awk
-if [[ ! -x $node ]]; then
-    echo "FAIL: $node is not built"
-    exit 1
-fi
+vmtp_node_require "$bindir"
 
-jget()
-{
-    json_get "$1" "$2" 2>/dev/null || true
-}
 
-dump_if_failed()
-{
-    if ((_NS_FAIL > $1)); then
-        printf -- '--- %s: full JSON ---\n%s\n--- end of JSON ---\n' "$2" "$3"
-    fi
-}
 
 now_ns()
 {

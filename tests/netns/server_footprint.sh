@@ -14,16 +14,12 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/lib.sh"
 
 bindir=${1:-$here/../../build/bin}
-node=$bindir/vmtp-node
 port=5001
 limit_kib=$((8 * 1024))
 
 ns_init
 ns_require ss ldd file awk
-if [[ ! -x $node ]]; then
-    echo "FAIL: $node is not built"
-    exit 1
-fi
+vmtp_node_require "$bindir"
 
 # status_kib PID FIELD : a "FIELD:   N kB" line of /proc/PID/status, in KiB.
 status_kib()

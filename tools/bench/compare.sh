@@ -360,6 +360,7 @@ throughput_run()
     tcp/iperf2) client_run "$tmo" iperf -c "$DST" -p 5002 -t "$DUR" -y C ;;
     tcp/nuttcp) client_run "$tmo" nuttcp -P5010 -p5011 -T"$DUR" -fparse "$DST" ;;
     udp1470/vmtp-node) client_run "$tmo" "$VMTP" udp "$DST" --rate 1G --len 1470 --time "$DUR" --interval 0 --json ;;
+    udp1470/vmtp-node-gso) client_run "$tmo" "$VMTP" udp "$DST" --rate 1G --len 1470 --time "$DUR" --gso --interval 0 --json ;;
     udp1470/iperf3) client_run "$tmo" iperf3 -c "$DST" -p 5201 -u -b 1G -l 1470 -t "$DUR" -J ;;
     udp1470/iperf3-w4M) client_run "$tmo" iperf3 -c "$DST" -p 5201 -u -b 1G -l 1470 -t "$DUR" -w 4M -J ;;
     udp1470/vmtp-node-rcvbuf*)
@@ -368,6 +369,7 @@ throughput_run()
     udp1470/iperf2) client_run "$tmo" iperf -c "$DST" -p 5003 -u -b 1000000000 -l 1470 -t "$DUR" -y C ;;
     udp1470/nuttcp) client_run "$tmo" nuttcp -P5010 -p5011 -u -R1g -l1470 -T"$DUR" -fparse "$DST" ;;
     udp64/vmtp-node) client_run "$tmo" "$VMTP" udp "$DST" --rate 0 --len 64 --time "$DUR" --interval 0 --json ;;
+    udp64/vmtp-node-gso) client_run "$tmo" "$VMTP" udp "$DST" --rate 0 --len 64 --time "$DUR" --gso --interval 0 --json ;;
     udp64/iperf3) client_run "$tmo" iperf3 -c "$DST" -p 5201 -u -b 0 -l 64 -t "$DUR" -J ;;
     udp64/iperf3-w4M) client_run "$tmo" iperf3 -c "$DST" -p 5201 -u -b 0 -l 64 -t "$DUR" -w 4M -J ;;
     udp64/vmtp-node-rcvbuf*)
@@ -570,9 +572,9 @@ tools_of()
     tcp) echo "vmtp-node iperf3 iperf2 nuttcp" ;;
     udp1470 | udp64)
         if ((EQUAL_BUFFERS)); then
-            echo "vmtp-node iperf3 iperf2 nuttcp iperf3-w4M vmtp-node-rcvbuf$((RMEM_DEFAULT / 1024))K"
+            echo "vmtp-node iperf3 iperf2 nuttcp vmtp-node-gso iperf3-w4M vmtp-node-rcvbuf$((RMEM_DEFAULT / 1024))K"
         else
-            echo "vmtp-node iperf3 iperf2 nuttcp"
+            echo "vmtp-node iperf3 iperf2 nuttcp vmtp-node-gso"
         fi
         ;;
     rr_udp | rr_tcp) echo "vmtp-node sockperf" ;;
