@@ -122,3 +122,22 @@ void jsonw_null(jsonw_t *w, const char *key)
     s_member(w, key);
     fputs("null", w->out);
 }
+
+void jsonw_base64(jsonw_t *w, const char *key, const uint8_t *data, size_t len)
+{
+    static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    s_member(w, key);
+    fputc('"', w->out);
+    for (size_t i = 0; i < len; i += 3) {
+        uint32_t v = (uint32_t)data[i] << 16;
+        if (i + 1 < len)
+            v |= (uint32_t)data[i + 1] << 8;
+        if (i + 2 < len)
+            v |= data[i + 2];
+        fputc(abc[(v >> 18) & 63], w->out);
+        fputc(abc[(v >> 12) & 63], w->out);
+        fputc(i + 1 < len ? abc[(v >> 6) & 63] : '=', w->out);
+        fputc(i + 2 < len ? abc[v & 63] : '=', w->out);
+    }
+    fputc('"', w->out);
+}

@@ -6,6 +6,7 @@
 #define VMTP_JSONW_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -34,5 +35,7 @@ void jsonw_i64(jsonw_t *w, const char *key, int64_t v);
 void jsonw_double(jsonw_t *w, const char *key, double v);
 void jsonw_bool(jsonw_t *w, const char *key, bool v);
 void jsonw_null(jsonw_t *w, const char *key);
+/* Bytes as a base64 string (RFC 4648, with padding). */
+void jsonw_base64(jsonw_t *w, const char *key, const uint8_t *data, size_t len);
 
 #endif

@@ -3,6 +3,7 @@
 
 #include "result.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static double s_mbps(double bps) { return bps / 1e6; }
@@ -23,6 +24,12 @@ void output_json_hist(jsonw_t *w, const char *key, const hist_t *h)
     jsonw_double(w, "mean", hist_mean(h));
     jsonw_double(w, "stddev", hist_stddev(h));
     jsonw_u64(w, "count", hist_count(h));
+    /* The whole distribution, mergeable without loss (docs/PROTOCOL.md, "Serialised histogram"). */
+    uint8_t *buf = malloc(HIST_SERIALIZED_MAX);
+    long n = buf ? hist_serialize(h, buf, HIST_SERIALIZED_MAX) : -1;
+    if (n > 0)
+        jsonw_base64(w, "hist", buf, (size_t)n);
+    free(buf);
     jsonw_end(w);
 }
 

@@ -61,6 +61,7 @@ for proto in udp tcp; do
     check "rr $proto" '.tx_packets == 1000 and .rx_packets == 1000 and .latency_ns.count > 0 and
         .latency_ns.min <= .latency_ns.p50 and .latency_ns.p50 <= .latency_ns.p99 and .latency_ns.p99 <= .latency_ns.max' \
         "$tmp/rr-$proto.json"
+    check "rr $proto carries its serialised histogram" '(.latency_ns.hist | @base64d | length) > 16' "$tmp/rr-$proto.json"
     check "rr $proto names its timestamp source" '.timestamp_source == "kernel" or .timestamp_source == "user"' "$tmp/rr-$proto.json"
 done
 "$node" rr 127.0.0.1 -p "$port" --mode isochronous --send-interval 200us --count 2000 --json >"$tmp/rr-iso.json"
