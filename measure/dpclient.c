@@ -157,7 +157,6 @@ static int s_open_data(dpclient_t *self, runner_t *r, uint64_t cookie, char *why
         }
         if (spec->proto == TEST_RR_TCP)
             setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){1}, sizeof(int));
-        sock_set_buffers(fd, (int)spec->sndbuf, (int)spec->rcvbuf);
     }
     return 0;
 }
@@ -317,17 +316,13 @@ int dpclient_run(dpclient_t *self, const test_spec_t *spec, dp_result_t *res, ch
     }
     if ((rc = s_setup(self, r, why, whycap)) < 0)
         goto out;
-    int64_t start_real = spec->start_real_ns ? spec->start_real_ns : clock_real_ns();
-    int64_t delta = start_real - clock_real_ns();
-    r->start_mono_ns = delta > 0 ? clock_mono_ns() + delta : 0; /* 0: when the engine is ready */
-    res->start_real_ns = start_real;
+    res->start_real_ns = spec->start_real_ns ? spec->start_real_ns : clock_real_ns();
     /* A receiver listens before the sender is told to start. */
     if (r->role == ROLE_RECEIVER && (rc = runner_start(r)) < 0) {
         snprintf(why, whycap, "cannot start the test: %s", strerror(-rc));
         goto out;
     }
     dp_msg_init(&m, DP_MSG_START);
-    m.start_real_ns = spec->start_real_ns;
     if ((rc = dpconn_send(&self->conn, &m, s_stop(self))) < 0) {
         snprintf(why, whycap, "cannot start the test: %s", strerror(-rc));
         goto out;

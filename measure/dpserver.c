@@ -2,6 +2,7 @@
 #include "dpserver.h"
 
 #include "dpconn.h"
+#include "flow.h"
 #include "runner.h"
 #include "tstamp.h"
 #include "vmtp/clock.h"
@@ -19,6 +20,9 @@
 #include <unistd.h>
 
 #define S_MAX_PENDING 256
+#define S_MAX_PENDING_PER_IP 32         /* greetings being read from one address */
+#define S_MAX_SESSIONS_PER_IP 16        /* control connections from one address */
+#define S_GRACE_NS (60 * VMTP_NS_PER_S) /* a test ends at its start + duration + this, whatever the client does */
 #define S_SETUP_TIMEOUT_NS (10 * VMTP_NS_PER_S)
 #define S_TICK_MS 100
 
@@ -37,6 +41,7 @@ typedef struct {
     uint8_t buf[DP_DATA_HELLO_LEN]; /* greeting bytes so far */
     size_t have;                    /* bytes in buf */
     int64_t deadline_mono;          /* dropped if not complete by then */
+    sockaddr_any_t peer;            /* who connected */
     bool used;                      /* slot in use */
 } s_pending_t;
 
@@ -53,6 +58,8 @@ struct dpserver {
     pthread_cond_t cond;                          /* signalled when a session received a data socket */
     s_session_t *sessions[DPSERVER_MAX_SESSIONS]; /* live sessions */
     dpserver_stats_t stats;                       /* counters */
+    unsigned streams_in_use;                      /* data sockets held by running tests (budget) */
+    int spare_fd;                                 /* kept open to be given up when out of fds */
     char server_id[DP_TEXT_MAX];                  /* "hostname kernel" */
 };
 
@@ -63,11 +70,20 @@ struct s_session {
     atomic_bool finished; /* thread is about to exit: join it */
     atomic_bool stop;     /* server shutting down */
     /* Handoff (guarded by srv->lock): while cookie != 0 the accept thread may add sockets. */
-    uint64_t cookie;  /* this test's cookie, 0 = not accepting */
-    runner_t *runner; /* the test being set up (not owned here) */
-    unsigned want;    /* data sockets the test needs */
-    bool udp;         /* the test takes one UDP socket rather than TCP connections */
+    uint64_t cookie;     /* this test's cookie, 0 = not accepting */
+    runner_t *runner;    /* the test being set up (not owned here) */
+    unsigned want;       /* data sockets the test needs */
+    bool udp;            /* the test takes one UDP socket rather than TCP connections */
+    sockaddr_any_t peer; /* the control connection's peer: data must come from its address */
 };
+
+/* Same IP address (ports ignored). */
+static bool s_same_host(const sockaddr_any_t *a, const sockaddr_any_t *b)
+{
+    char x[SOCK_ADDR_STRLEN], y[SOCK_ADDR_STRLEN];
+    return a->ss.ss_family == b->ss.ss_family &&
+           !strcmp(sock_addr_host(a, x, sizeof x), sock_addr_host(b, y, sizeof y));
+}
 
 /* ---- listeners ---------------------------------------------------------------------------- */
 
@@ -96,8 +112,12 @@ static int s_listen(dpserver_t *self, int family, int idx, const sockaddr_any_t 
         return -errno;
     }
     setsockopt(u, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
-    if (family == AF_INET6)
+    if (family == AF_INET6) {
         setsockopt(u, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+        setsockopt(u, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof one);
+    } else {
+        setsockopt(u, IPPROTO_IP, IP_PKTINFO, &one, sizeof one);
+    }
     if (bind(u, (const struct sockaddr *)&addr->ss, addr->len) < 0) {
         int e = errno;
         snprintf(why, cap, "cannot bind UDP %s: %s", astr, strerror(e));
@@ -128,6 +148,7 @@ dpserver_t *dpserver_new(const dpserver_cfg_t *cfg, int *err, char *why, size_t 
     if (!self->cfg.max_sessions || self->cfg.max_sessions > DPSERVER_MAX_SESSIONS)
         self->cfg.max_sessions = DPSERVER_MAX_SESSIONS;
     self->epfd = -1;
+    self->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     for (int i = 0; i < 2; i++)
         self->tcp[i].fd = self->udp[i].fd = -1;
     pthread_mutex_init(&self->lock, NULL);
@@ -229,6 +250,22 @@ static int s_run_test(s_session_t *s, const test_spec_t *spec)
     r->on_interval = s_on_interval;
     r->cb_arg = s;
     int rc = 0;
+    /* Data sockets are the server's scarce resource (descriptors, threads, buffers): a budget
+     * across every session, so no client can take them all. */
+    unsigned streams = spec->proto == TEST_TCP ? spec->streams : 1;
+    pthread_mutex_lock(&srv->lock);
+    bool fits = srv->streams_in_use + streams <= DPSERVER_MAX_STREAMS;
+    if (fits)
+        srv->streams_in_use += streams;
+    unsigned in_use = srv->streams_in_use;
+    pthread_mutex_unlock(&srv->lock);
+    if (!fits) {
+        runner_fini(r);
+        free(r);
+        snprintf(why, sizeof why, "server busy: %u of %u data streams in use, %u asked", in_use, DPSERVER_MAX_STREAMS,
+                 streams);
+        return dpconn_send_error(&s->conn, EBUSY, why) < 0 ? -EIO : 0;
+    }
     uint64_t cookie = 0;
     while (!cookie)
         if (getrandom(&cookie, sizeof cookie, 0) != sizeof cookie)
@@ -275,19 +312,17 @@ static int s_run_test(s_session_t *s, const test_spec_t *spec)
         rc = -EPROTO;
         goto done;
     }
-    int64_t delta = m.start_real_ns ? m.start_real_ns - clock_real_ns() : 0;
-    if (delta > 3600 * VMTP_NS_PER_S) {
-        dpconn_send_error(&s->conn, EINVAL, "start time more than an hour ahead (clocks apart?)");
-        goto done;
-    }
-    r->start_mono_ns = delta > 0 ? clock_mono_ns() + delta : 0;
     if (!early && (rc = runner_start(r)) < 0) {
         dpconn_send_error(&s->conn, -rc, "server cannot start the test");
         rc = 0;
         goto done;
     }
     bool client_gone = false;
+    /* Whatever the client does, the test ends: its start + duration + a grace period. */
+    int64_t hard_end = flow_start_mono(&(flow_t){.spec = &r->spec}) + spec->duration_ns + S_GRACE_NS;
     while (!atomic_load(&r->done)) {
+        if (clock_mono_ns() > hard_end)
+            atomic_store(&r->stop, true);
         rc = dpconn_recv(&s->conn, &m, 50 * VMTP_NS_PER_MS, &s->stop);
         if (rc == -ETIMEDOUT)
             continue;
@@ -326,6 +361,9 @@ static int s_run_test(s_session_t *s, const test_spec_t *spec)
 done:
     runner_fini(r);
     free(r);
+    pthread_mutex_lock(&srv->lock);
+    srv->streams_in_use -= streams;
+    pthread_mutex_unlock(&srv->lock);
     return rc;
 }
 
@@ -359,28 +397,33 @@ static void *s_session_main(void *arg)
     return NULL;
 }
 
-static void s_session_start(dpserver_t *self, int fd)
+static void s_session_start(dpserver_t *self, int fd, const sockaddr_any_t *peer)
 {
     pthread_mutex_lock(&self->lock);
     int slot = -1;
-    unsigned live = 0;
+    unsigned live = 0, same = 0;
     for (int i = 0; i < DPSERVER_MAX_SESSIONS; i++) {
-        if (self->sessions[i])
+        if (self->sessions[i]) {
             live++;
-        else if (slot < 0)
+            same += s_same_host(&self->sessions[i]->peer, peer);
+        } else if (slot < 0) {
             slot = i;
+        }
     }
     pthread_mutex_unlock(&self->lock);
     s_session_t *s = NULL;
-    if (slot < 0 || live >= self->cfg.max_sessions || !(s = calloc(1, sizeof *s))) {
+    if (slot < 0 || live >= self->cfg.max_sessions || same >= S_MAX_SESSIONS_PER_IP || !(s = calloc(1, sizeof *s))) {
         dpconn_t c;
         if (dpconn_init(&c, fd) == 0) {
-            dpconn_send_error(&c, EBUSY, "server has too many sessions");
+            dpconn_send_error(&c, EBUSY,
+                              same >= S_MAX_SESSIONS_PER_IP ? "server has too many sessions from your address"
+                                                            : "server has too many sessions");
             dpconn_fini(&c);
         }
         return;
     }
     s->srv = self;
+    s->peer = *peer;
     if (dpconn_init(&s->conn, fd) < 0) {
         free(s);
         return;
@@ -401,6 +444,13 @@ static void s_session_start(dpserver_t *self, int fd)
 /* Joins sessions that ended (all when `all`, after telling them to stop). */
 static void s_reap(dpserver_t *self, bool all)
 {
+    if (all) { /* every session told first, so their endings overlap instead of adding up */
+        pthread_mutex_lock(&self->lock);
+        for (int i = 0; i < DPSERVER_MAX_SESSIONS; i++)
+            if (self->sessions[i])
+                atomic_store(&self->sessions[i]->stop, true);
+        pthread_mutex_unlock(&self->lock);
+    }
     for (int i = 0; i < DPSERVER_MAX_SESSIONS; i++) {
         pthread_mutex_lock(&self->lock);
         s_session_t *s = self->sessions[i];
@@ -428,12 +478,12 @@ static s_session_t *s_find_cookie(dpserver_t *self, uint64_t cookie)
 }
 
 /* Gives a TCP data connection to its session. Returns true if taken. */
-static bool s_give_tcp(dpserver_t *self, int fd, uint64_t cookie, uint16_t stream)
+static bool s_give_tcp(dpserver_t *self, int fd, uint64_t cookie, uint16_t stream, const sockaddr_any_t *peer)
 {
     bool taken = false;
     pthread_mutex_lock(&self->lock);
     s_session_t *s = s_find_cookie(self, cookie);
-    if (s && !s->udp && stream < s->want && s->runner->fds[stream] < 0) {
+    if (s && !s->udp && stream < s->want && s->runner->fds[stream] < 0 && s_same_host(&s->peer, peer)) {
         int fl = fcntl(fd, F_GETFL);
         fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
         if (s->runner->spec.proto == TEST_RR_TCP)
@@ -447,14 +497,40 @@ static bool s_give_tcp(dpserver_t *self, int fd, uint64_t cookie, uint16_t strea
     return taken;
 }
 
+/* The destination address of a received datagram (IP_PKTINFO / IPV6_PKTINFO) into *local's
+ * address, keeping its port; untouched when the control data has none. */
+static void s_pktinfo_dst(struct msghdr *mh, sockaddr_any_t *local)
+{
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+        if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO && local->ss.ss_family == AF_INET) {
+            struct in_pktinfo pi;
+            memcpy(&pi, CMSG_DATA(c), sizeof pi);
+            ((struct sockaddr_in *)&local->ss)->sin_addr = pi.ipi_addr;
+        } else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO && local->ss.ss_family == AF_INET6) {
+            struct in6_pktinfo pi;
+            memcpy(&pi, CMSG_DATA(c), sizeof pi);
+            ((struct sockaddr_in6 *)&local->ss)->sin6_addr = pi.ipi6_addr;
+        }
+    }
+}
+
 static void s_on_udp(dpserver_t *self, s_ev_t *ev)
 {
     for (int burst = 0; burst < 64; burst++) {
         uint8_t buf[DP_RR_HDR_LEN];
-        sockaddr_any_t from = {.len = sizeof from.ss};
-        ssize_t n = recvfrom(ev->fd, buf, sizeof buf, MSG_TRUNC, (struct sockaddr *)&from.ss, &from.len);
+        char ctl[256];
+        sockaddr_any_t from = {0};
+        struct iovec iov = {.iov_base = buf, .iov_len = sizeof buf};
+        struct msghdr mh = {.msg_name = &from.ss,
+                            .msg_namelen = sizeof from.ss,
+                            .msg_iov = &iov,
+                            .msg_iovlen = 1,
+                            .msg_control = ctl,
+                            .msg_controllen = sizeof ctl};
+        ssize_t n = recvmsg(ev->fd, &mh, MSG_TRUNC);
         if (n < 0)
             return;
+        from.len = mh.msg_namelen;
         dp_dgram_t d;
         if (dp_dgram_parse(buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf, &d) < 0 || d.kind != DP_DGRAM_HELLO) {
             pthread_mutex_lock(&self->lock);
@@ -464,12 +540,20 @@ static void s_on_udp(dpserver_t *self, s_ev_t *ev)
         }
         pthread_mutex_lock(&self->lock);
         s_session_t *s = s_find_cookie(self, d.seq);
+        /* Only the client itself may bind the test's datagrams: a HELLO from another address
+         * (spoofed, or a third party that learnt the cookie) would make us send to a victim. */
+        if (s && !s_same_host(&s->peer, &from)) {
+            self->stats.stray_datagrams++;
+            s = NULL;
+        }
         if (s && s->udp && s->runner->nfds == 0) {
-            const sockaddr_any_t *local = &self->udp_addr[ev->family_idx];
-            int fd = socket(local->ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+            /* Answer from the address the client sent to (a host may have several). */
+            sockaddr_any_t local = self->udp_addr[ev->family_idx];
+            s_pktinfo_dst(&mh, &local);
+            int fd = socket(local.ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
             int one = 1;
             if (fd >= 0 && (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0 ||
-                            bind(fd, (const struct sockaddr *)&local->ss, local->len) < 0 ||
+                            bind(fd, (const struct sockaddr *)&local.ss, local.len) < 0 ||
                             connect(fd, (const struct sockaddr *)&from.ss, from.len) < 0)) {
                 close(fd);
                 fd = -1;
@@ -506,20 +590,45 @@ static void s_pending_drop(dpserver_t *self, s_pending_t *p, bool reject)
 static void s_on_accept(dpserver_t *self, s_ev_t *ev)
 {
     for (;;) {
-        int fd = accept4(ev->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-        if (fd < 0)
+        sockaddr_any_t peer = {.len = sizeof peer.ss};
+        int fd = accept4(ev->fd, (struct sockaddr *)&peer.ss, &peer.len, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        if (fd < 0) {
+            if ((errno == EMFILE || errno == ENFILE) && self->spare_fd >= 0) {
+                /* Out of descriptors: the listener stays readable and would spin us. Give up
+                 * the spare to accept and drop the newest connection, then take it back. */
+                close(self->spare_fd);
+                int drop = accept4(ev->fd, NULL, NULL, SOCK_CLOEXEC);
+                if (drop >= 0)
+                    close(drop);
+                self->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+                pthread_mutex_lock(&self->lock);
+                self->stats.rejected++;
+                pthread_mutex_unlock(&self->lock);
+                continue;
+            }
             return;
+        }
         s_pending_t *p = NULL;
-        for (int i = 0; i < S_MAX_PENDING && !p; i++)
-            if (!self->pending[i].used)
-                p = &self->pending[i];
-        if (!p) {
+        unsigned same = 0;
+        for (int i = 0; i < S_MAX_PENDING; i++) {
+            if (!self->pending[i].used) {
+                if (!p)
+                    p = &self->pending[i];
+            } else {
+                same += s_same_host(&self->pending[i].peer, &peer);
+            }
+        }
+        if (!p || same >= S_MAX_PENDING_PER_IP) {
             close(fd); /* a flood of silent connections: refuse the newest */
+            pthread_mutex_lock(&self->lock);
+            self->stats.rejected++;
+            pthread_mutex_unlock(&self->lock);
             continue;
         }
         *p = (s_pending_t){.ev = {.kind = S_EV_PENDING, .fd = fd},
                            .have = 0,
                            .used = true,
+                           .peer = peer,
                            .deadline_mono = clock_mono_ns() + DPSERVER_GREETING_TIMEOUT_NS};
         if (s_epoll_add(self, &p->ev) < 0)
             s_pending_drop(self, p, true);
@@ -551,7 +660,7 @@ static void s_on_pending(dpserver_t *self, s_pending_t *p)
         epoll_ctl(self->epfd, EPOLL_CTL_DEL, fd, NULL);
         p->ev.fd = -1;
         p->used = false;
-        s_session_start(self, fd);
+        s_session_start(self, fd, &p->peer);
         return;
     }
     if (p->have < DP_DATA_HELLO_LEN)
@@ -566,7 +675,7 @@ static void s_on_pending(dpserver_t *self, s_pending_t *p)
     epoll_ctl(self->epfd, EPOLL_CTL_DEL, fd, NULL);
     p->ev.fd = -1;
     p->used = false;
-    if (!s_give_tcp(self, fd, cookie, stream)) {
+    if (!s_give_tcp(self, fd, cookie, stream, &p->peer)) {
         close(fd);
         pthread_mutex_lock(&self->lock);
         self->stats.rejected++;
@@ -622,6 +731,8 @@ void dpserver_destroy(dpserver_t **pself)
     }
     if (self->epfd >= 0)
         close(self->epfd);
+    if (self->spare_fd >= 0)
+        close(self->spare_fd);
     pthread_mutex_destroy(&self->lock);
     pthread_cond_destroy(&self->cond);
     free(self);

@@ -18,6 +18,7 @@
 
 #define DPSERVER_DEFAULT_PORT 5001
 #define DPSERVER_MAX_SESSIONS 64
+#define DPSERVER_MAX_STREAMS 256 /* data sockets of all running tests together */
 #define DPSERVER_GREETING_TIMEOUT_NS (5 * 1000 * 1000 * 1000LL)
 #define DPSERVER_IDLE_TIMEOUT_NS (120 * 1000 * 1000 * 1000LL)
 

@@ -169,8 +169,8 @@ long dp_msg_encode(const dp_msg_t *m, uint8_t *buf, size_t cap)
         wbuf_str(&w, m->server_id);
         break;
     case DP_MSG_READY:
+    case DP_MSG_START:
     case DP_MSG_STOP: break;
-    case DP_MSG_START: wbuf_i64(&w, m->start_real_ns); break;
     case DP_MSG_INTERVAL: s_put_interval(&w, &m->interval); break;
     case DP_MSG_DONE:
     case DP_MSG_RESULT: s_put_report(&w, &m->report); break;
@@ -204,7 +204,6 @@ int dp_msg_decode(const uint8_t *body, size_t len, dp_msg_t *m)
         m->cookie = rbuf_u64(&r);
         rbuf_str(&r, m->server_id, sizeof m->server_id);
         break;
-    case DP_MSG_START: m->start_real_ns = rbuf_i64(&r); break;
     case DP_MSG_INTERVAL: s_get_interval(&r, &m->interval); break;
     case DP_MSG_DONE:
     case DP_MSG_RESULT: s_get_report(&r, &m->report); break;
@@ -290,10 +289,15 @@ int dp_test_validate(const test_spec_t *t, char *why, size_t cap)
         if (t->rr_count > 100000000ULL)
             BAD("RR count above 100 million");
     }
+    if ((t->proto == TEST_RR_UDP || t->proto == TEST_RR_TCP) && t->rr_mode == RR_MODE_ISOCHRONOUS &&
+        t->rr_timeout_ns / t->rr_interval_ns > RR_MAX_IN_FLIGHT)
+        BAD("RR timeout / interval allows more than %u requests in flight", RR_MAX_IN_FLIGHT);
     if (t->reverse && t->proto != TEST_TCP && t->proto != TEST_UDP)
         BAD("reverse direction applies to tcp and udp only");
     if (t->start_real_ns < 0)
         BAD("negative start time");
+    if (t->start_real_ns && t->start_real_ns - clock_real_ns() > 3600 * VMTP_NS_PER_S)
+        BAD("start time more than an hour ahead (are the clocks apart?)");
 #undef BAD
     return 0;
 }

@@ -31,7 +31,7 @@ typedef enum {
     DP_MSG_TEST = 1,     /* client → server: the test_spec_t to run */
     DP_MSG_ACCEPT = 2,   /* server → client: cookie for the data connections, server identity */
     DP_MSG_READY = 3,    /* server → client: every data socket is in place */
-    DP_MSG_START = 4,    /* client → server: the data phase starts at start_real_ns */
+    DP_MSG_START = 4,    /* client → server: go (at the spec's start_real_ns, or now) */
     DP_MSG_INTERVAL = 5, /* either way: one progress period of the sending end */
     DP_MSG_DONE = 6,     /* sender → receiver: the sender's final report */
     DP_MSG_RESULT = 7,   /* server → client: the server's final report */
@@ -48,7 +48,6 @@ typedef struct {
     test_spec_t test;            /* TEST */
     uint64_t cookie;             /* ACCEPT */
     char server_id[DP_TEXT_MAX]; /* ACCEPT: "hostname kernel-release" of the server */
-    int64_t start_real_ns;       /* START */
     interval_t interval;         /* INTERVAL */
     report_t report;             /* DONE, RESULT (owns its histograms: dp_msg_fini) */
     int32_t error_code;          /* ERROR: positive errno */

@@ -8,6 +8,7 @@
 #include "vmtp/clock.h"
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 /* Called from the engine's calling thread once per progress period. */
@@ -16,8 +17,7 @@ typedef void (*flow_interval_fn)(const interval_t *iv, void *arg);
 typedef struct {
     const int *fds;          /* connected data sockets (not owned); TCP: one per stream */
     unsigned nfds;           /* number of fds */
-    const test_spec_t *spec; /* the test (not owned) */
-    int64_t start_mono_ns;   /* CLOCK_MONOTONIC start of the data phase (0 = now) */
+    const test_spec_t *spec; /* the test (not owned); spec->start_real_ns schedules the start */
     const atomic_bool *stop; /* becomes true to abort (not owned, never NULL) */
     /* Receiver of a UDP test: set once the sender's DONE arrived, with its datagram count, so
      * the receiver can stop as soon as everything arrived (or after a silence). */
@@ -27,12 +27,28 @@ typedef struct {
     void *cb_arg;                            /* passed to on_interval */
 } flow_t;
 
-/* When the data phase starts: the requested time, or now if that has passed (or none was set),
- * so that a late start never makes a paced sender burst to catch up. */
+/* When the data phase starts, on CLOCK_MONOTONIC: the spec's absolute CLOCK_REALTIME start, or
+ * now if that has passed (or none was set), so that a late start never makes a paced sender
+ * burst to catch up. Call it once, when the engine begins. */
 static inline int64_t flow_start_mono(const flow_t *f)
 {
     int64_t now = clock_mono_ns();
-    return f->start_mono_ns > now ? f->start_mono_ns : now;
+    int64_t ahead = f->spec->start_real_ns ? f->spec->start_real_ns - clock_real_ns() : 0;
+    return ahead > 0 ? now + ahead : now;
+}
+
+/* Sleeps until deadline_mono_ns in slices of at most 50 ms. Returns false (early) when *stop. */
+static inline bool flow_sleep_until(const flow_t *f, int64_t deadline_mono_ns)
+{
+    for (;;) {
+        if (atomic_load(f->stop))
+            return false;
+        int64_t now = clock_mono_ns();
+        if (now >= deadline_mono_ns)
+            return true;
+        int64_t step = 50 * VMTP_NS_PER_MS;
+        clock_sleep_until_mono(deadline_mono_ns - now > step ? now + step : deadline_mono_ns);
+    }
 }
 
 /* Linger bound after the sender finished: a receiver stops once nothing arrived for this long. */

@@ -35,7 +35,8 @@ typedef enum {
 #define TEST_UDP_MIN_LEN 64
 #define TEST_UDP_MAX_LEN 65507
 #define TEST_RR_MIN_LEN 40
-#define TEST_TCP_MAX_LEN (16u << 20)
+#define TEST_TCP_MAX_LEN (4u << 20)
+#define RR_MAX_IN_FLIGHT (1u << 20) /* isochronous requests that may await a reply at once */
 
 /* Everything both ends must agree on before a test starts. */
 typedef struct {
@@ -99,7 +100,8 @@ typedef struct {
     tcpinfo_t tcp;            /* TCP sender: final TCP_INFO combined over streams */
 
     /* receiver */
-    uint64_t rx_bytes;        /* payload bytes in the measurement window (unique datagrams for UDP) */
+    uint64_t rx_bytes;        /* payload bytes in the measurement window (UDP: of the unique datagrams
+                                 timed by stamp_source's clock, which also times the window) */
     uint64_t rx_bytes_total;  /* every payload byte received, warm-up included */
     uint64_t rx_packets;      /* UDP: unique datagrams in the window */
     int64_t rx_start_real_ns; /* start of the measurement window (first arrival, after warm-up) */
@@ -114,13 +116,14 @@ typedef struct {
     hist_t *owd;              /* UDP one-way delay (relative unless the spec's clock was known) */
 
     /* RR requester */
-    uint64_t rr_sent;        /* requests sent */
-    uint64_t rr_received;    /* replies matched to a request */
-    uint64_t rr_late;        /* replies after the timeout (counted lost) */
-    uint64_t stamps_missing; /* RR replies / UDP datagrams lacking a kernel stamp */
-    hist_t *rtt_user;        /* RTT between user-space send and receive */
-    hist_t *rtt_kernel;      /* RTT between the client's kernel TX and RX stamps */
-    hist_t *rtt_path;        /* rtt_kernel minus the reflector's kernel turnaround */
+    uint64_t rr_sent;         /* requests sent */
+    uint64_t rr_received;     /* replies matched to a request */
+    uint64_t rr_late;         /* replies after the timeout (counted lost) */
+    int64_t rr_behind_max_ns; /* isochronous: latest a request left after its scheduled time */
+    uint64_t stamps_missing;  /* RR replies / UDP datagrams lacking a kernel stamp */
+    hist_t *rtt_user;         /* RTT between user-space send and receive */
+    hist_t *rtt_kernel;       /* RTT between the client's kernel TX and RX stamps */
+    hist_t *rtt_path;         /* rtt_kernel minus the reflector's kernel turnaround */
 
     /* reflector */
     uint64_t reflected;  /* requests answered */

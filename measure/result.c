@@ -12,8 +12,8 @@ double result_goodput_bps(const report_t *rx, uint32_t udp_len)
         return 0.0;
     uint64_t bytes = rx->rx_bytes;
     /* UDP: the first datagram opens the window; its bytes arrived at its start. */
-    if (udp_len && rx->rx_packets)
-        bytes -= bytes / rx->rx_packets;
+    if (udp_len && bytes >= udp_len)
+        bytes -= udp_len;
     return (double)bytes * 8e9 / (double)window;
 }
 

@@ -8,14 +8,17 @@
 
 #include <errno.h>
 #include <linux/errqueue.h>
+#include <linux/sockios.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 
-#define S_RING (1u << 16) /* requests in flight or awaiting their turnaround */
+#define S_RING (1u << 16) /* reflector: replies awaiting their TX stamp */
+#define S_RING_MIN 1024   /* requester: requests in flight or awaiting their turnaround, at least */
 #define S_PENDING 256     /* reflector: turnarounds measured but not yet sent back */
 #define S_MAX_FLUSH 8     /* FLUSH requests sent at the end to fetch pending turnarounds */
 #define S_POLL_NS (50 * VMTP_NS_PER_MS)
@@ -118,12 +121,36 @@ static void s_set_rcvtimeo(int fd)
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 }
 
-/* Message index of a TX stamp key: UDP keys count sends, TCP keys count bytes. */
-static uint64_t s_key_to_index(const s_io_t *io, int64_t key_base, uint32_t key)
+/* Message index of a TX stamp key, given that `sent` messages have been sent, or -1 when the key
+ * fits none. Keys are 32 bits and wrap (UDP after 2^32 sends, TCP after 4 GiB): the index is the
+ * latest one consistent with the key. UDP keys count sends; TCP keys are the offset of a send's
+ * last byte from byte 0 of the messages (stamping is switched on with nothing unsent or
+ * unacknowledged, so the kernel's key base is 0), so a key that does not end a message is no one's. */
+static int64_t s_key_index(const s_io_t *io, uint32_t key, uint64_t sent)
 {
+    if (!sent)
+        return -1;
     if (!io->tcp)
-        return key;
-    return (uint64_t)(((int64_t)key - key_base + 1) / io->len) - 1;
+        return (int64_t)((sent - 1) - (uint32_t)((uint32_t)(sent - 1) - key));
+    uint64_t total = sent * io->len;
+    uint64_t end = total - (uint32_t)((uint32_t)total - (key + 1u)); /* latest offset == key + 1 mod 2^32 */
+    if (end == 0 || end % io->len)
+        return -1;
+    return (int64_t)(end / io->len) - 1;
+}
+
+/* Switches TX and RX stamping on. TCP keys count bytes from what is unacknowledged at that
+ * moment: wait (briefly) until everything sent before (the data connection's hello) is
+ * acknowledged, so that byte 0 of the messages is key 0 on every kernel. */
+static void s_stamps_on(const s_io_t *io)
+{
+    for (int i = 0; io->tcp && i < 100; i++) {
+        int outq = 0;
+        if (ioctl(io->fd, SIOCOUTQ, &outq) < 0 || outq == 0)
+            break;
+        clock_sleep_until_mono(clock_mono_ns() + VMTP_NS_PER_MS);
+    }
+    tstamp_enable(io->fd, true, true);
 }
 
 /* ---- requester ---------------------------------------------------------------------------- */
@@ -143,19 +170,20 @@ typedef struct {
 typedef struct {
     s_io_t io;           /* socket */
     uint8_t *obuf;       /* outgoing message (owned) */
-    s_probe_t *ring;     /* S_RING probes (owned) */
+    s_probe_t *ring;     /* ring_n probes (owned) */
+    uint64_t ring_n;     /* probes the ring holds: all that can be in flight within the timeout */
     report_t *out;       /* not owned */
     const flow_t *flow;  /* not owned */
-    int64_t key_base;    /* TCP: key of byte 0 (learnt from the first stamp) */
-    bool have_key_base;  /* key_base is set */
+    int64_t behind_max;  /* isochronous: latest a request left after its scheduled time */
     uint64_t next;       /* next request number */
+    uint64_t sent;       /* messages sent (requests and FLUSHes): the TX stamp key space */
     uint64_t paths;      /* samples that went into rtt_path */
     tstamp_source_t src; /* best kernel stamp source seen */
 } s_client_t;
 
 static s_probe_t *s_probe(s_client_t *c, uint64_t seq)
 {
-    s_probe_t *p = &c->ring[seq % S_RING];
+    s_probe_t *p = &c->ring[seq % c->ring_n];
     return p->state != S_FREE && p->seq == seq ? p : NULL;
 }
 
@@ -189,18 +217,16 @@ static void s_take_tx(s_client_t *c, uint64_t upto)
     while (tstamp_read_tx(c->io.fd, &t) > 0) {
         if (t.type != SCM_TSTAMP_SND)
             continue;
-        if (c->io.tcp && !c->have_key_base) {
-            c->key_base = (int64_t)t.key - (int64_t)(c->io.len - 1);
-            c->have_key_base = true;
-        }
-        uint64_t idx = s_key_to_index(&c->io, c->key_base, t.key);
-        s_probe_t *p = s_probe(c, idx);
+        int64_t idx = s_key_index(&c->io, t.key, c->sent);
+        if (idx < 0)
+            continue;
+        s_probe_t *p = s_probe(c, (uint64_t)idx);
         if (p && !p->tx_kernel) {
             p->tx_kernel = t.tx_real_ns;
             if (t.source > c->src)
                 c->src = t.source;
         }
-        if (idx >= upto)
+        if ((uint64_t)idx >= upto)
             break;
     }
 }
@@ -239,7 +265,7 @@ static bool s_on_reply(s_client_t *c, uint64_t want, uint64_t flush_seq, bool *f
 static int s_send_probe(s_client_t *c, uint64_t seq, uint8_t kind)
 {
     if (kind == DP_DGRAM_RR_REQ) {
-        s_probe_t *p = &c->ring[seq % S_RING];
+        s_probe_t *p = &c->ring[seq % c->ring_n];
         if (p->state != S_FREE)
             s_finalize(c, p);
         *p = (s_probe_t){.seq = seq, .state = S_SENT, .turn_kernel = -1};
@@ -250,7 +276,10 @@ static int s_send_probe(s_client_t *c, uint64_t seq, uint8_t kind)
                     .tx_real_ns = clock_real_ns(),
                     .turn_user_ns = DP_TURN_NONE,
                     .turn_kernel_ns = DP_TURN_NONE};
-    return s_send(&c->io, c->obuf, &d);
+    int rc = s_send(&c->io, c->obuf, &d);
+    if (rc == 0)
+        c->sent++; /* every message, FLUSH included, takes a TX stamp key */
+    return rc;
 }
 
 static bool s_more(const s_client_t *c, int64_t now, int64_t end)
@@ -319,7 +348,16 @@ static int s_isochronous(s_client_t *c, int64_t start, int64_t end)
             return 0;
         int64_t due = start + (int64_t)c->next * t->rr_interval_ns;
         if (more && now >= due) {
-            int rc = s_send_probe(c, c->next, DP_DGRAM_RR_REQ);
+            /* Replies first: a requester that only sends while it catches up on its schedule
+             * would let them overflow its own socket and count that as the path's loss. */
+            int rc;
+            while ((rc = s_recv(&c->io, false)) > 0)
+                s_on_reply(c, UINT64_MAX, UINT64_MAX, &dummy);
+            if (rc < 0)
+                return rc;
+            if (now - due > c->behind_max)
+                c->behind_max = now - due;
+            rc = s_send_probe(c, c->next, DP_DGRAM_RR_REQ);
             if (rc < 0)
                 return rc;
             c->out->rr_sent++;
@@ -346,7 +384,7 @@ static int s_isochronous(s_client_t *c, int64_t start, int64_t end)
 static uint64_t s_turns_missing(const s_client_t *c)
 {
     uint64_t n = 0;
-    for (uint32_t i = 0; i < S_RING; i++)
+    for (uint64_t i = 0; i < c->ring_n; i++)
         n += c->ring[i].state == S_REPLIED && c->ring[i].turn_kernel < 0 && c->ring[i].rx_kernel;
     return n;
 }
@@ -381,26 +419,37 @@ int rr_client_run(const flow_t *flow, bool tcp, report_t *out)
     s_client_t c = {.io = {.fd = flow->fds[0], .tcp = tcp, .len = spec->len}, .out = out, .flow = flow};
     c.obuf = calloc(1, spec->len);
     c.io.buf = calloc(1, spec->len);
-    c.ring = calloc(S_RING, sizeof *c.ring);
+    /* Room for every request that can be in flight within the timeout (isochronous), so a slot
+     * is never reused while its request may still be answered. */
+    uint64_t need = S_RING_MIN;
+    if (spec->rr_mode == RR_MODE_ISOCHRONOUS && spec->rr_interval_ns > 0)
+        need = (uint64_t)(spec->rr_timeout_ns / spec->rr_interval_ns) + 2 * S_RING_MIN;
+    for (c.ring_n = S_RING_MIN; c.ring_n < need;)
+        c.ring_n *= 2;
+    c.ring = calloc(c.ring_n, sizeof *c.ring);
     if (!c.obuf || !c.io.buf || !c.ring || !out->rtt_user || !out->rtt_kernel || !out->rtt_path) {
         rc = -ENOMEM;
         goto out;
     }
-    tstamp_enable(c.io.fd, true, true);
+    s_stamps_on(&c.io);
     s_set_rcvtimeo(c.io.fd);
     prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
     cpu_sample_t cpu0, cpu1;
     cpu_sample(&cpu0);
     int64_t start = flow_start_mono(flow);
     int64_t end = start + spec->duration_ns;
-    clock_sleep_until_mono(start);
-    rc = spec->rr_mode == RR_MODE_ISOCHRONOUS ? s_isochronous(&c, start, end) : s_pingpong(&c, end);
+    if (!flow_sleep_until(flow, start))
+        rc = -ECANCELED;
+    else
+        rc = spec->rr_mode == RR_MODE_ISOCHRONOUS ? s_isochronous(&c, start, end) : s_pingpong(&c, end);
     if (rc == 0 && out->rr_received)
         s_flush(&c);
     cpu_sample(&cpu1);
-    for (uint32_t i = 0; i < S_RING; i++)
+    for (uint64_t i = 0; i < c.ring_n; i++)
         if (c.ring[i].state != S_FREE)
             s_finalize(&c, &c.ring[i]);
+    out->rr_behind_max_ns = c.behind_max;
+    out->socket_drops = tstamp_socket_drops(c.io.fd);
     out->role = ROLE_RR_CLIENT;
     bool kernel = out->rr_received && (double)c.paths >= RR_KERNEL_MIN_SHARE * (double)out->rr_received;
     out->stamp_source = (uint8_t)(kernel ? (c.src ? c.src : TSTAMP_SOURCE_KERNEL) : TSTAMP_SOURCE_USER);
@@ -425,8 +474,6 @@ typedef struct {
     s_io_t io;                     /* socket */
     s_sent_t *sent;                /* S_RING replies awaiting their TX stamp (owned) */
     uint64_t nsent;                /* replies sent (UDP key space) */
-    int64_t key_base;              /* TCP: key of byte 0 */
-    bool have_base;                /* key_base is set */
     uint64_t pend_seq[S_PENDING];  /* measured turnarounds not yet sent to the requester: request */
     uint32_t pend_turn[S_PENDING]; /* ... and turnaround, oldest first (a ring) */
     unsigned pend_head;            /* oldest pending entry */
@@ -442,14 +489,13 @@ static void s_reflector_take_tx(s_reflector_t *r)
     while (tstamp_read_tx(r->io.fd, &t) > 0) {
         if (t.type != SCM_TSTAMP_SND)
             continue;
-        if (r->io.tcp && !r->have_base) {
-            r->key_base = (int64_t)t.key - (int64_t)(r->io.len - 1);
-            r->have_base = true;
-        }
-        uint64_t idx = s_key_to_index(&r->io, r->key_base, t.key);
+        int64_t k = s_key_index(&r->io, t.key, r->nsent);
+        if (k < 0)
+            continue;
+        uint64_t idx = (uint64_t)k;
         s_sent_t *s = &r->sent[idx % S_RING];
         bool latest = idx + 1 >= r->nsent;
-        if (s->used && idx < r->nsent && r->nsent - idx <= S_RING) {
+        if (s->used && r->nsent - idx <= S_RING) {
             s->used = false;
             int64_t turn = t.tx_real_ns - s->rx_kernel;
             if (s->rx_kernel && turn >= 0 && turn < DP_TURN_NONE) {
@@ -485,19 +531,27 @@ int rr_reflect_run(const flow_t *flow, bool tcp, report_t *out)
         rc = -ENOMEM;
         goto out;
     }
-    tstamp_enable(r.io.fd, true, true);
+    s_stamps_on(&r.io);
     s_set_rcvtimeo(r.io.fd);
     cpu_sample_t cpu0, cpu1;
     cpu_sample(&cpu0);
+    /* A requester that stops asking does not hold the reflector (and a server session) forever. */
+    int64_t last_req = flow_start_mono(flow);
     while (!atomic_load(flow->stop) && !r.io.eof) {
         int got = s_recv(&r.io, true);
         if (got < 0) {
             rc = got == -ECONNRESET ? 0 : got;
             break;
         }
-        if (got == 0)
+        if (got == 0) {
+            if (clock_mono_ns() - last_req > FLOW_IDLE_LIMIT_NS) {
+                rc = -ETIMEDOUT;
+                break;
+            }
             continue;
-        dp_dgram_t req;
+        }
+        last_req = clock_mono_ns();
+        dp_dgram_t req = {0};
         if (dp_dgram_parse(r.io.buf, r.io.len, &req) < 0 ||
             (req.kind != DP_DGRAM_RR_REQ && req.kind != DP_DGRAM_RR_FLUSH)) {
             if (req.kind != DP_DGRAM_HELLO) /* late setup hellos are expected, not foreign */
@@ -534,6 +588,7 @@ int rr_reflect_run(const flow_t *flow, bool tcp, report_t *out)
         s_reflector_take_tx(&r);
     }
     cpu_sample(&cpu1);
+    out->socket_drops = tstamp_socket_drops(r.io.fd);
     out->role = ROLE_REFLECTOR;
     if (!r.kernel_turns)
         out->stamp_source = (uint8_t)TSTAMP_SOURCE_USER;

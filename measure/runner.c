@@ -36,7 +36,6 @@ static void *s_main(void *arg)
     flow_t f = {.fds = r->fds,
                 .nfds = r->nfds,
                 .spec = &r->spec,
-                .start_mono_ns = r->start_mono_ns,
                 .stop = &r->stop,
                 .peer_done = &r->peer_done,
                 .peer_tx_packets = &r->peer_tx_packets,

@@ -23,7 +23,6 @@ typedef struct {
     _Atomic uint64_t peer_tx_packets; /* ... and this is it */
     flow_interval_fn on_interval;     /* progress callback (engine thread), may be NULL */
     void *cb_arg;                     /* its argument */
-    int64_t start_mono_ns;            /* data phase start (0 = at once) */
     report_t report;                  /* what this end measured (valid after runner_join) */
     int rc;                           /* engine's return (valid after runner_join) */
     pthread_t tid;                    /* engine thread */

@@ -1,9 +1,13 @@
 /* tcpflow.c — TCP bulk sender and receiver; see tcpflow.h. */
 #include "tcpflow.h"
 
+#include "ivclock.h"
+#include "sockutil.h"
 #include "vmtp/clock.h"
 
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,8 +15,12 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#define S_RECV_BUF (256 * 1024)
+#define S_RECV_BUF (128 * 1024)
 #define S_POLL_NS (50 * VMTP_NS_PER_MS)
+/* Unsent bytes a sender keeps queued in the kernel. Without a bound the socket buffer (MBs)
+ * goes on draining long after the test's duration on a slow path, stretching the test and its
+ * result; with it, what is left at the end is about a window's worth in flight. */
+#define S_NOTSENT_LOWAT (128 * 1024)
 
 typedef struct s_ctx s_ctx_t;
 
@@ -35,6 +43,7 @@ struct s_ctx {
     int64_t start_mono;      /* data phase start */
     int64_t end_mono;        /* sender: stop writing at this time */
     _Atomic int64_t t0_mono; /* receiver: first arrival on any stream (0 = none yet) */
+    const char *pattern;     /* sender: one write's bytes, shared by every stream (owned) */
     s_stream_t *streams;     /* flow->nfds entries */
 };
 
@@ -52,17 +61,10 @@ static void *s_send_worker(void *arg)
     s_stream_t *s = arg;
     s_ctx_t *c = s->ctx;
     uint32_t len = c->flow->spec->len;
-    char *buf = malloc(len);
-    if (!buf) {
-        s->err = -ENOMEM;
+    if (!flow_sleep_until(c->flow, c->start_mono))
         goto out;
-    }
-    /* A pattern rather than zeros, so no compression on the path can flatter the result. */
-    for (uint32_t i = 0; i < len; i++)
-        buf[i] = (char)(i * 131u + 7u);
-    clock_sleep_until_mono(c->start_mono);
     while (!s_stopped(c) && clock_mono_ns() < c->end_mono) {
-        ssize_t n = send(s->fd, buf, len, MSG_NOSIGNAL);
+        ssize_t n = send(s->fd, c->pattern, len, MSG_NOSIGNAL);
         if (n < 0) {
             if (errno == EAGAIN || errno == EINTR)
                 continue; /* send timeout: look at the clock and the stop flag again */
@@ -73,7 +75,6 @@ static void *s_send_worker(void *arg)
     }
     shutdown(s->fd, SHUT_WR);
 out:
-    free(buf);
     s->cpu_s = cpu_thread_seconds();
     atomic_store(&s->done, true);
     return NULL;
@@ -85,7 +86,8 @@ static void *s_recv_worker(void *arg)
     s_ctx_t *c = s->ctx;
     char *buf = malloc(S_RECV_BUF);
     int64_t omit = c->flow->spec->omit_ns;
-    int64_t last_seen = clock_mono_ns();
+    /* A scheduled start is not idleness: the idle clock starts with the data phase. */
+    int64_t last_seen = c->start_mono;
     if (!buf) {
         s->err = -ENOMEM;
         goto out;
@@ -148,57 +150,47 @@ static void s_read_tcpinfo(const s_ctx_t *c, tcpinfo_t *out)
     tcpinfo_combine(ti, n, out);
 }
 
+/* Reports one period; the sender adds its TCP_INFO and the retransmissions in the period. */
+static void s_report(s_ctx_t *c, bool sender, interval_t *iv, uint64_t *prev_retrans)
+{
+    if (sender) {
+        s_read_tcpinfo(c, &iv->tcp);
+        iv->retrans = iv->tcp.total_retrans - *prev_retrans;
+        *prev_retrans = iv->tcp.total_retrans;
+    }
+    if (c->flow->on_interval)
+        c->flow->on_interval(iv, c->flow->cb_arg);
+}
+
 /* Samples progress until every worker is done. Sender periods start at the data-phase start,
  * receiver periods at the first arrival. */
 static void s_sample(s_ctx_t *c, bool sender)
 {
     const flow_t *f = c->flow;
-    int64_t period = f->spec->interval_ns;
-    int64_t base = sender ? c->start_mono : 0;
-    uint64_t prev_bytes = 0, prev_retrans = 0;
-    int64_t prev_t = 0;
-    uint64_t k = 1;
+    ivclock_t clk;
+    bool started = false;
+    uint64_t prev_retrans = 0;
+    interval_t iv;
     while (!s_all_done(c)) {
-        if (!base)
-            base = atomic_load(&c->t0_mono);
-        int64_t now = clock_mono_ns();
-        int64_t wake = now + S_POLL_NS;
-        if (period && base) {
-            int64_t next = base + (int64_t)k * period;
-            if (now >= next) {
-                interval_t iv = {.start_ns = prev_t, .end_ns = next - base};
-                uint64_t b = s_sum_bytes(c);
-                iv.bytes = b - prev_bytes;
-                prev_bytes = b;
-                if (sender) {
-                    s_read_tcpinfo(c, &iv.tcp);
-                    iv.retrans = iv.tcp.total_retrans - prev_retrans;
-                    prev_retrans = iv.tcp.total_retrans;
-                }
-                prev_t = iv.end_ns;
-                k++;
-                if (f->on_interval)
-                    f->on_interval(&iv, f->cb_arg);
-                continue;
+        if (!started) {
+            int64_t base = sender ? c->start_mono : atomic_load(&c->t0_mono);
+            if (base && (!sender || clock_mono_ns() >= base)) {
+                ivclock_start(&clk, base, f->spec->interval_ns);
+                started = true;
             }
-            if (next < wake)
-                wake = next;
         }
+        int64_t now = clock_mono_ns();
+        if (started && ivclock_tick(&clk, now, s_sum_bytes(c), 0, 0, &iv)) {
+            s_report(c, sender, &iv, &prev_retrans);
+            continue;
+        }
+        int64_t wake = now + S_POLL_NS, next = started ? ivclock_next(&clk) : 0;
+        if (next && next < wake)
+            wake = next;
         clock_sleep_until_mono(wake);
     }
-    /* A final partial period, if it is worth a line. */
-    if (period && base && f->on_interval) {
-        int64_t end = clock_mono_ns() - base;
-        uint64_t b = s_sum_bytes(c);
-        if (b > prev_bytes && end - prev_t > period / 10) {
-            interval_t iv = {.start_ns = prev_t, .end_ns = end, .bytes = b - prev_bytes};
-            if (sender) {
-                s_read_tcpinfo(c, &iv.tcp);
-                iv.retrans = iv.tcp.total_retrans - prev_retrans;
-            }
-            f->on_interval(&iv, f->cb_arg);
-        }
-    }
+    if (started && ivclock_final(&clk, clock_mono_ns(), s_sum_bytes(c), 0, 0, &iv))
+        s_report(c, sender, &iv, &prev_retrans);
 }
 
 /* Starts one worker per stream, samples, joins. Returns the first worker error. */
@@ -214,11 +206,27 @@ static int s_run(const flow_t *flow, bool sender, s_ctx_t *c)
     c->streams = calloc(flow->nfds, sizeof *c->streams);
     if (!c->streams)
         return -ENOMEM;
+    if (sender) {
+        /* One pattern for every stream: a write's size is a syscall size, not memory per stream.
+         * Not zeros, so no compression on the path can flatter the result. */
+        char *p = malloc(flow->spec->len);
+        if (!p)
+            return -ENOMEM;
+        for (uint32_t i = 0; i < flow->spec->len; i++)
+            p[i] = (char)(i * 131u + 7u);
+        c->pattern = p;
+    }
     for (unsigned i = 0; i < flow->nfds; i++) {
         s_stream_t *s = &c->streams[i];
         s->fd = flow->fds[i];
         s->ctx = c;
         s_set_timeouts(s->fd);
+        if (sender) {
+            int lowat = S_NOTSENT_LOWAT;
+            setsockopt(s->fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, sizeof lowat);
+        }
+        /* Each end applies the buffer that is its own: the receiver's window, the sender's queue. */
+        sock_set_buffers(s->fd, sender ? (int)flow->spec->sndbuf : 0, sender ? 0 : (int)flow->spec->rcvbuf);
         if (pthread_create(&s->tid, NULL, sender ? s_send_worker : s_recv_worker, s) != 0) {
             rc = -EAGAIN;
             atomic_store(&s->done, true);
@@ -243,6 +251,12 @@ static void s_add_worker_cpu(const s_ctx_t *c, cpu_usage_t *cpu)
         cpu->proc_cpu_s += c->streams[i].cpu_s;
 }
 
+static void s_ctx_fini(s_ctx_t *c)
+{
+    free(c->streams);
+    free((void *)(uintptr_t)c->pattern);
+}
+
 int tcpflow_send(const flow_t *flow, report_t *out)
 {
     s_ctx_t c;
@@ -265,7 +279,7 @@ int tcpflow_send(const flow_t *flow, report_t *out)
         s_read_tcpinfo(&c, &out->tcp);
     cpu_diff(&cpu0, &cpu1, &out->cpu);
     s_add_worker_cpu(&c, &out->cpu);
-    free(c.streams);
+    s_ctx_fini(&c);
     return rc;
 }
 
@@ -297,6 +311,6 @@ int tcpflow_recv(const flow_t *flow, report_t *out)
     }
     cpu_diff(&cpu0, &cpu1, &out->cpu);
     s_add_worker_cpu(&c, &out->cpu);
-    free(c.streams);
+    s_ctx_fini(&c);
     return rc;
 }

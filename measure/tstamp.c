@@ -32,7 +32,7 @@ const char *tstamp_source_name(tstamp_source_t src)
 
 int tstamp_enable(int fd, bool tx, bool rx)
 {
-    int flags = SOF_TIMESTAMPING_SOFTWARE | SOF_TIMESTAMPING_RAW_HARDWARE;
+    int flags = SOF_TIMESTAMPING_SOFTWARE;
     if (rx)
         flags |= SOF_TIMESTAMPING_RX_SOFTWARE;
     if (tx)
@@ -54,13 +54,12 @@ int tstamp_enable(int fd, bool tx, bool rx)
     return 0;
 }
 
-/* Picks the best stamp of a scm_timestamping: ts[2] hardware, ts[0] software. */
+/* The software stamp of a scm_timestamping (ts[0], CLOCK_REALTIME). A hardware stamp (ts[2]) is
+ * never used: it comes from the NIC's clock (often TAI, and not this host's), and subtracting it
+ * from a software stamp would be meaningless. It appears only when another program turned on the
+ * NIC's stamping; we do not ask for it. */
 static int64_t s_pick(const struct scm_timestamping *st, tstamp_source_t *src)
 {
-    if (st->ts[2].tv_sec || st->ts[2].tv_nsec) {
-        *src = TSTAMP_SOURCE_HARDWARE;
-        return clock_ts_to_ns(&st->ts[2]);
-    }
     if (st->ts[0].tv_sec || st->ts[0].tv_nsec) {
         *src = TSTAMP_SOURCE_KERNEL;
         return clock_ts_to_ns(&st->ts[0]);

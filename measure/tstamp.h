@@ -17,7 +17,7 @@ typedef enum {
     TSTAMP_SOURCE_NONE = 0, /* no stamp */
     TSTAMP_SOURCE_USER,     /* clock_gettime() in user space around the syscall */
     TSTAMP_SOURCE_KERNEL,   /* kernel software stamp (driver/stack boundary) */
-    TSTAMP_SOURCE_HARDWARE, /* NIC hardware stamp */
+    TSTAMP_SOURCE_HARDWARE, /* NIC hardware stamp (reserved: not used yet, see tstamp.c) */
 } tstamp_source_t;
 
 /* "user", "kernel", "hardware" or "none". */

@@ -2,6 +2,7 @@
 #include "udpflow.h"
 
 #include "dpwire.h"
+#include "ivclock.h"
 #include "pacer.h"
 #include "sockutil.h"
 #include "tstamp.h"
@@ -10,8 +11,8 @@
 
 #include <errno.h>
 #include <linux/sockios.h>
-#include <netinet/udp.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,20 +28,21 @@
  * syscall per datagram at high rates; the price is that a datagram may leave up to 50 us early,
  * and a burst holds at most 50 us (plus the wake-up's lateness) worth of the rate. */
 #define S_BACKLOG_EVERY 16 /* batches between looks at the send queue (a power of two) */
-#define S_GSO_BYTES 63000 /* payload of one UDP_SEGMENT message (< 64 KiB with headers) */
+#define S_MAX_REFUSED 64   /* consecutive ECONNREFUSED sends that end a UDP sender */
+#define S_GSO_BYTES 63000  /* payload of one UDP_SEGMENT message (< 64 KiB with headers) */
 #define S_LOOKAHEAD_NS (50 * VMTP_NS_PER_US)
 
 /* How the sender hands datagrams to the kernel: sendmmsg of separate datagrams, or (spec->gso)
  * one UDP_SEGMENT message whose payload the kernel cuts into equal datagrams. */
 typedef struct {
-    int fd;                                     /* socket (not owned) */
-    uint32_t len;                               /* datagram payload */
-    uint8_t hdr[S_BATCH][DP_DGRAM_HDR_LEN];     /* sendmmsg: per-datagram headers */
-    struct iovec iov[S_BATCH][2];               /* sendmmsg: header + shared fill */
-    struct mmsghdr msgs[S_BATCH];               /* sendmmsg: messages */
-    char *fill;                                 /* sendmmsg: the payload after the header (owned) */
-    uint8_t *gso_buf;                           /* GSO: gso_max datagrams back to back (owned); NULL = off */
-    unsigned gso_max;                           /* GSO: datagrams per message */
+    int fd;                                 /* socket (not owned) */
+    uint32_t len;                           /* datagram payload */
+    uint8_t hdr[S_BATCH][DP_DGRAM_HDR_LEN]; /* sendmmsg: per-datagram headers */
+    struct iovec iov[S_BATCH][2];           /* sendmmsg: header + shared fill */
+    struct mmsghdr msgs[S_BATCH];           /* sendmmsg: messages */
+    char *fill;                             /* sendmmsg: the payload after the header (owned) */
+    uint8_t *gso_buf;                       /* GSO: gso_max datagrams back to back (owned); NULL = off */
+    unsigned gso_max;                       /* GSO: datagrams per message */
 } s_tx_t;
 
 static void s_pattern(char *p, size_t n)
@@ -157,7 +159,7 @@ int udpflow_send(const flow_t *flow, report_t *out)
     uint64_t seq = 0, sent = 0, omitted = 0, errors = 0;
     cpu_sample_t cpu0, cpu1;
     cpu_sample(&cpu0);
-    clock_sleep_until_mono(start);
+    bool go = flow_sleep_until(flow, start);
     int64_t run0 = 0, wait0 = 0, run1 = 0, wait1 = 0;
     /* Backpressure: how often the kernel held half our send buffer in a queue below us. */
     uint64_t batches = 0, backlog_samples = 0, backlog_full = 0;
@@ -165,33 +167,26 @@ int udpflow_send(const flow_t *flow, report_t *out)
     getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, &(socklen_t){sizeof sndbuf});
     int sched_ok = cpu_thread_sched(&run0, &wait0);
     int64_t first_real = 0, last_mono = start;
-    int64_t next_interval = spec->interval_ns ? start + spec->interval_ns : 0;
-    interval_t iv = {0};
-    uint64_t iv_bytes0 = 0, iv_pkts0 = 0;
+    ivclock_t clk;
+    ivclock_start(&clk, start, spec->interval_ns);
+    interval_t iv;
+    unsigned refused = 0; /* consecutive sends the peer answered with ICMP port unreachable */
     for (;;) {
-        if (atomic_load(flow->stop))
+        if (!go || atomic_load(flow->stop))
             break;
         int64_t now = clock_mono_ns();
-        if (now >= end)
-            break;
-        if (next_interval && now >= next_interval) {
-            iv.end_ns = next_interval - start;
-            iv.bytes = (sent + omitted) * spec->len - iv_bytes0;
-            iv.packets = sent + omitted - iv_pkts0;
-            iv_bytes0 += iv.bytes;
-            iv_pkts0 += iv.packets;
+        while (ivclock_tick(&clk, now < end ? now : end, (sent + omitted) * spec->len, sent + omitted, 0, &iv))
             if (flow->on_interval)
                 flow->on_interval(&iv, flow->cb_arg);
-            iv.start_ns = iv.end_ns;
-            next_interval += spec->interval_ns;
-        }
+        if (now >= end)
+            break;
         uint64_t due = pacer_due(&pacer, now + S_LOOKAHEAD_NS, s_tx_max(&tx));
         if (!due) {
-            int64_t wake = pacer_next(&pacer);
+            int64_t wake = pacer_next(&pacer), next = ivclock_next(&clk);
             if (wake > end)
                 wake = end;
-            if (next_interval && wake > next_interval)
-                wake = next_interval;
+            if (next && wake > next)
+                wake = next;
             if (wake - now > S_POLL_NS)
                 wake = now + S_POLL_NS;
             clock_sleep_until_mono(wake);
@@ -202,6 +197,11 @@ int udpflow_send(const flow_t *flow, report_t *out)
         if (n < 0) {
             if (n == -EINTR)
                 continue;
+            /* Nobody listens there any more (or never did): do not go on sending at them. */
+            if (n == -ECONNREFUSED && ++refused >= S_MAX_REFUSED) {
+                rc = n;
+                break;
+            }
             if (n == -EAGAIN || n == -ENOBUFS || n == -ECONNREFUSED || n == -EHOSTUNREACH || n == -ENETUNREACH) {
                 /* Counted and skipped: the schedule moves on, the test does not stall. */
                 errors++;
@@ -211,8 +211,9 @@ int udpflow_send(const flow_t *flow, report_t *out)
             rc = n;
             break;
         }
-        if (!first_real && n > 0)
-            first_real = clock_real_ns();
+        refused = 0;
+        if (!first_real && n > 0 && !warm)
+            first_real = clock_real_ns(); /* the offered rate's span starts after the warm-up */
         seq += (uint64_t)n;
         if (warm)
             omitted += (uint64_t)n;
@@ -228,6 +229,10 @@ int udpflow_send(const flow_t *flow, report_t *out)
             }
         }
     }
+    int64_t stop_at = clock_mono_ns();
+    if (ivclock_final(&clk, stop_at < end ? stop_at : end, (sent + omitted) * spec->len, sent + omitted, 0, &iv) &&
+        flow->on_interval)
+        flow->on_interval(&iv, flow->cb_arg);
     cpu_sample(&cpu1);
     int64_t wall = clock_mono_ns() - start;
     if (sched_ok == 0 && cpu_thread_sched(&run1, &wait1) == 0 && wall > 0)
@@ -248,12 +253,10 @@ int udpflow_send(const flow_t *flow, report_t *out)
 
 /* Receiver state shared by the batch handler. */
 typedef struct {
-    udpstats_t st;          /* accounting of measured datagrams */
-    uint64_t omitted;       /* warm-up datagrams received */
-    uint64_t foreign;       /* not ours */
-    uint64_t kernel_stamps; /* datagrams with a kernel RX stamp */
-    uint32_t ovfl;          /* highest SO_RXQ_OVFL count seen */
-    tstamp_source_t source; /* best RX stamp source seen */
+    udpstats_t st;    /* accounting of measured datagrams */
+    uint64_t omitted; /* warm-up datagrams received */
+    uint64_t foreign; /* not ours */
+    uint32_t ovfl;    /* highest SO_RXQ_OVFL count seen */
 } s_rx_t;
 
 static void s_rx_batch(s_rx_t *rx, struct mmsghdr *msgs, int n, uint8_t bufs[][S_RX_SNAP])
@@ -277,14 +280,7 @@ static void s_rx_batch(s_rx_t *rx, struct mmsghdr *msgs, int n, uint8_t bufs[][S
             rx->omitted++;
             continue;
         }
-        int64_t t = user_real;
-        if (ts.rx_real_ns) {
-            t = ts.rx_real_ns;
-            rx->kernel_stamps++;
-            if (ts.source > rx->source)
-                rx->source = ts.source;
-        }
-        udpstats_add(&rx->st, d.seq, d.tx_real_ns, t, msgs[i].msg_len);
+        udpstats_add(&rx->st, d.seq, d.tx_real_ns, ts.rx_real_ns, user_real, msgs[i].msg_len);
     }
 }
 
@@ -304,13 +300,12 @@ int udpflow_recv(const flow_t *flow, report_t *out)
     }
     sock_set_buffers(fd, 0, spec->rcvbuf ? (int)spec->rcvbuf : UDPFLOW_DEFAULT_RCVBUF);
     tstamp_enable(fd, false, true);
-    rx.source = TSTAMP_SOURCE_USER;
     cpu_sample_t cpu0, cpu1;
     cpu_sample(&cpu0);
-    int64_t started = clock_mono_ns(), last_rx = 0, done_seen = 0;
-    int64_t base = 0, next_interval = 0;
-    interval_t iv = {0};
-    uint64_t iv_bytes0 = 0, iv_pkts0 = 0, iv_missing0 = 0;
+    /* A scheduled start is not idleness: the idle clock starts with the data phase. */
+    int64_t idle_from = flow_start_mono(flow), last_rx = 0, done_seen = 0;
+    ivclock_t clk = {0};
+    interval_t iv;
     for (;;) {
         if (atomic_load(flow->stop))
             break;
@@ -326,30 +321,15 @@ int udpflow_recv(const flow_t *flow, report_t *out)
         if (n > 0) {
             s_rx_batch(&rx, msgs, n, bufs);
             last_rx = now;
-            if (!base && rx.st.unique) {
-                base = now;
-                next_interval = spec->interval_ns ? base + spec->interval_ns : 0;
-            }
-        } else if (n < 0 && errno != EAGAIN && errno != EINTR) {
-            if (errno != ECONNREFUSED) { /* an ICMP error for an earlier send: not ours to fail on */
-                rc = -errno;
-                break;
-            }
+            if (!clk.base_ns && rx.st.unique)
+                ivclock_start(&clk, now, spec->interval_ns);
+        } else if (n < 0 && errno != EAGAIN && errno != EINTR && errno != ECONNREFUSED) {
+            rc = -errno; /* ECONNREFUSED: an ICMP error for an earlier send, not ours to fail on */
+            break;
         }
-        if (next_interval && now >= next_interval) {
-            iv.end_ns = next_interval - base;
-            iv.bytes = rx.st.bytes - iv_bytes0;
-            iv.packets = rx.st.unique - iv_pkts0;
-            uint64_t missing = udpstats_missing(&rx.st);
-            iv.lost = missing > iv_missing0 ? missing - iv_missing0 : 0;
-            iv_bytes0 = rx.st.bytes;
-            iv_pkts0 = rx.st.unique;
-            iv_missing0 = missing;
+        while (ivclock_tick(&clk, now, rx.st.bytes, rx.st.unique, udpstats_missing(&rx.st), &iv))
             if (flow->on_interval)
                 flow->on_interval(&iv, flow->cb_arg);
-            iv.start_ns = iv.end_ns;
-            next_interval += spec->interval_ns;
-        }
         if (n > 0)
             continue;
         if (flow->peer_done && atomic_load(flow->peer_done)) {
@@ -359,34 +339,40 @@ int udpflow_recv(const flow_t *flow, report_t *out)
             int64_t quiet_since = last_rx > done_seen ? last_rx : done_seen;
             if (rx.st.unique >= expect || now - quiet_since >= FLOW_DRAIN_SILENCE_NS)
                 break;
-        } else if (now - (last_rx ? last_rx : started) > FLOW_IDLE_LIMIT_NS + spec->duration_ns) {
+        } else if (now - (last_rx ? last_rx : idle_from) > FLOW_IDLE_LIMIT_NS + (last_rx ? 0 : spec->duration_ns)) {
             rc = -ETIMEDOUT;
             break;
         }
-        int64_t wait = S_POLL_NS;
-        if (next_interval && next_interval - now < wait)
-            wait = next_interval - now;
+        int64_t wait = S_POLL_NS, next = ivclock_next(&clk);
+        if (next && next - now < wait)
+            wait = next - now;
         sock_wait(fd, POLLIN, wait > 0 ? wait : 0);
     }
+    if (ivclock_final(&clk, last_rx ? last_rx : clock_mono_ns(), rx.st.bytes, rx.st.unique, udpstats_missing(&rx.st),
+                      &iv) &&
+        flow->on_interval)
+        flow->on_interval(&iv, flow->cb_arg);
     cpu_sample(&cpu1);
     int64_t drops = tstamp_socket_drops(fd);
+    tstamp_source_t src;
+    const udpstats_timing_t *tm = udpstats_timing(&rx.st, &src);
     out->role = ROLE_RECEIVER;
     out->rx_packets = rx.st.unique;
-    out->rx_bytes = rx.st.bytes;
+    out->rx_bytes = tm->bytes;
     out->rx_bytes_total = rx.st.bytes + rx.omitted * spec->len;
-    out->rx_start_real_ns = rx.st.first_rx_real_ns;
-    out->rx_end_real_ns = rx.st.last_rx_real_ns;
+    out->rx_start_real_ns = tm->first_rx_ns;
+    out->rx_end_real_ns = tm->last_rx_ns;
     out->rx_duplicates = rx.st.duplicates;
     out->rx_reordered = rx.st.reordered;
     out->rx_too_old = rx.st.too_old;
     out->rx_foreign = rx.foreign;
     out->rx_omitted = rx.omitted;
     out->socket_drops = drops >= 0 ? (drops > rx.ovfl ? drops : rx.ovfl) : (rx.ovfl ? (int64_t)rx.ovfl : -1);
-    out->jitter_ns = rx.st.jitter_ns;
-    out->stamp_source = (uint8_t)(rx.kernel_stamps ? rx.source : TSTAMP_SOURCE_USER);
-    out->stamps_missing = rx.st.unique - (rx.kernel_stamps < rx.st.unique ? rx.kernel_stamps : rx.st.unique);
+    out->jitter_ns = tm->jitter_ns;
+    out->stamp_source = (uint8_t)src;
+    out->stamps_missing = rx.st.unique - rx.st.kernel.count;
     if (out->owd)
-        hist_merge(out->owd, rx.st.owd);
+        hist_merge(out->owd, tm->owd);
     cpu_diff(&cpu0, &cpu1, &out->cpu);
 out:
     udpstats_fini(&rx.st);

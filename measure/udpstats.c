@@ -11,9 +11,10 @@ int udpstats_init(udpstats_t *s, int64_t owd_offset_ns)
 {
     memset(s, 0, sizeof *s);
     s->owd_offset_ns = owd_offset_ns;
-    s->owd = hist_new();
+    s->kernel.owd = hist_new();
+    s->user.owd = hist_new();
     s->bitmap = calloc(S_WORDS, sizeof *s->bitmap);
-    if (!s->owd || !s->bitmap) {
+    if (!s->kernel.owd || !s->user.owd || !s->bitmap) {
         udpstats_fini(s);
         return -ENOMEM;
     }
@@ -22,7 +23,8 @@ int udpstats_init(udpstats_t *s, int64_t owd_offset_ns)
 
 void udpstats_fini(udpstats_t *s)
 {
-    hist_destroy(&s->owd);
+    hist_destroy(&s->kernel.owd);
+    hist_destroy(&s->user.owd);
     free(s->bitmap);
     s->bitmap = NULL;
 }
@@ -55,7 +57,27 @@ static void s_clear_range(udpstats_t *s, uint64_t from, uint64_t to)
     }
 }
 
-void udpstats_add(udpstats_t *s, uint64_t seq, int64_t tx_real_ns, int64_t rx_real_ns, uint32_t bytes)
+static void s_time(udpstats_timing_t *t, int64_t tx_real_ns, int64_t rx_ns, uint32_t bytes, int64_t offset)
+{
+    if (!t->count)
+        t->first_rx_ns = rx_ns;
+    t->count++;
+    t->bytes += bytes;
+    t->last_rx_ns = rx_ns;
+    int64_t transit = rx_ns - tx_real_ns;
+    if (t->have_prev) {
+        int64_t d = transit - t->prev_transit;
+        if (d < 0)
+            d = -d;
+        t->jitter_ns += ((double)d - t->jitter_ns) / 16.0;
+    }
+    t->prev_transit = transit;
+    t->have_prev = true;
+    hist_record(t->owd, transit + offset);
+}
+
+void udpstats_add(udpstats_t *s, uint64_t seq, int64_t tx_real_ns, int64_t rx_kernel_ns, int64_t rx_user_ns,
+                  uint32_t bytes)
 {
     s->received++;
     bool unique;
@@ -83,21 +105,19 @@ void udpstats_add(udpstats_t *s, uint64_t seq, int64_t tx_real_ns, int64_t rx_re
         return;
     if (!s->unique || seq < s->min_seq)
         s->min_seq = seq;
-    if (!s->unique)
-        s->first_rx_real_ns = rx_real_ns;
     s->unique++;
     s->bytes += bytes;
-    s->last_rx_real_ns = rx_real_ns;
-    int64_t transit = rx_real_ns - tx_real_ns;
-    if (s->have_prev) {
-        int64_t d = transit - s->prev_transit;
-        if (d < 0)
-            d = -d;
-        s->jitter_ns += ((double)d - s->jitter_ns) / 16.0;
-    }
-    s->prev_transit = transit;
-    s->have_prev = true;
-    hist_record(s->owd, transit + s->owd_offset_ns);
+    if (rx_kernel_ns)
+        s_time(&s->kernel, tx_real_ns, rx_kernel_ns, bytes, s->owd_offset_ns);
+    s_time(&s->user, tx_real_ns, rx_user_ns, bytes, s->owd_offset_ns);
+}
+
+const udpstats_timing_t *udpstats_timing(const udpstats_t *s, tstamp_source_t *source)
+{
+    bool kernel = s->unique && (double)s->kernel.count >= UDPSTATS_KERNEL_SHARE * (double)s->unique;
+    if (source)
+        *source = kernel ? TSTAMP_SOURCE_KERNEL : TSTAMP_SOURCE_USER;
+    return kernel ? &s->kernel : &s->user;
 }
 
 uint64_t udpstats_lost(const udpstats_t *s, uint64_t sent) { return sent > s->unique ? sent - s->unique : 0; }

@@ -157,6 +157,15 @@ static void s_json_test(FILE *f, const output_ctx_t *ctx, const dp_result_t *res
         jsonw_u64(&w, "rx_packets", c->rr_received);
         jsonw_u64(&w, "lost", c->rr_sent - c->rr_received);
         jsonw_u64(&w, "late", c->rr_late);
+        /* Replies (or requests) dropped at a receiving socket on either end: the hosts', not the path's. */
+        uint64_t lost = c->rr_sent - c->rr_received;
+        int64_t drops =
+            (c->socket_drops > 0 ? c->socket_drops : 0) + (res->remote.socket_drops > 0 ? res->remote.socket_drops : 0);
+        uint64_t lost_socket = (uint64_t)drops < lost ? (uint64_t)drops : lost;
+        jsonw_u64(&w, "lost_socket", lost_socket);
+        jsonw_u64(&w, "lost_network", lost - lost_socket);
+        if (t->rr_mode == RR_MODE_ISOCHRONOUS)
+            jsonw_double(&w, "schedule_behind_max_us", (double)c->rr_behind_max_ns / 1e3);
         jsonw_u64(&w, "stamps_missing", c->stamps_missing);
         output_json_hist(&w, "rtt_user_ns", c->rtt_user);
         output_json_hist(&w, "rtt_kernel_ns", c->rtt_kernel);

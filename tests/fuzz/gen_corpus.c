@@ -527,7 +527,6 @@ static void s_gen_msgs(void)
     dp_msg_init(&m, DP_MSG_STOP);
     s_emit_msg("msg-stop", &m, false);
     dp_msg_init(&m, DP_MSG_START);
-    m.start_real_ns = S_START_REAL_NS;
     s_emit_msg("msg-start", &m, true);
 
     dp_msg_init(&m, DP_MSG_INTERVAL);

@@ -292,10 +292,6 @@ static void s_cmp_accept(const dp_msg_t *a, const dp_msg_t *b)
     CHECK(a->cookie == b->cookie, "ACCEPT cookie");
     CHECK(strcmp(a->server_id, b->server_id) == 0, "ACCEPT server_id '%s'", b->server_id);
 }
-static void s_cmp_start(const dp_msg_t *a, const dp_msg_t *b)
-{
-    CHECK(a->start_real_ns == b->start_real_ns, "START start_real_ns");
-}
 static void s_cmp_interval(const dp_msg_t *a, const dp_msg_t *b)
 {
     const interval_t *x = &a->interval, *y = &b->interval;
@@ -335,8 +331,7 @@ static void test_round_trips(void)
     s_round_trip(&m, NULL);
 
     dp_msg_init(&m, DP_MSG_START);
-    m.start_real_ns = 1700000000987654321LL;
-    s_round_trip(&m, s_cmp_start);
+    s_round_trip(&m, NULL);
 
     dp_msg_init(&m, DP_MSG_INTERVAL);
     m.interval.start_ns = 1000000000;
@@ -609,7 +604,7 @@ static void test_validate(void)
     static const struct {
         uint8_t proto;
         uint32_t lo, hi;
-    } lens[] = {{TEST_TCP, 1, 16u << 20}, {TEST_UDP, 64, 65507}, {TEST_RR_UDP, 40, 65507}, {TEST_RR_TCP, 40, 1u << 20}};
+    } lens[] = {{TEST_TCP, 1, TEST_TCP_MAX_LEN}, {TEST_UDP, 64, 65507}, {TEST_RR_UDP, 40, 65507}, {TEST_RR_TCP, 40, 1u << 20}};
 
     for (size_t i = 0; i < sizeof protos / sizeof protos[0]; i++) {
         test_spec_t t = s_good(protos[i]);

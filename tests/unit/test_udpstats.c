@@ -18,7 +18,7 @@
 static int64_t s_tx(uint64_t seq) { return T0_NS + (int64_t)seq * PERIOD_NS; }
 
 /* Arrival of seq after a fixed 50 us transit. */
-static void s_add(udpstats_t *s, uint64_t seq) { udpstats_add(s, seq, s_tx(seq), s_tx(seq) + 50000, LEN); }
+static void s_add(udpstats_t *s, uint64_t seq) { udpstats_add(s, seq, s_tx(seq), s_tx(seq) + 50000, s_tx(seq) + 50000, LEN); }
 
 static bool s_init(udpstats_t *s, int64_t offset)
 {
@@ -44,9 +44,9 @@ static void test_in_order(void)
     CHECK_EQ_U64(s.max_seq, 9999, "in order: max_seq");
     CHECK_EQ_U64(udpstats_lost(&s, 10000), 0, "in order: lost");
     CHECK_EQ_U64(udpstats_missing(&s), 0, "in order: missing");
-    CHECK_EQ_I64(s.first_rx_real_ns, s_tx(0) + 50000, "in order: first_rx");
-    CHECK_EQ_I64(s.last_rx_real_ns, s_tx(9999) + 50000, "in order: last_rx");
-    CHECK(s.jitter_ns == 0.0, "constant transit gives jitter 0, got %g", s.jitter_ns);
+    CHECK_EQ_I64(s.kernel.first_rx_ns, s_tx(0) + 50000, "in order: first_rx");
+    CHECK_EQ_I64(s.kernel.last_rx_ns, s_tx(9999) + 50000, "in order: last_rx");
+    CHECK(s.kernel.jitter_ns == 0.0, "constant transit gives jitter 0, got %g", s.kernel.jitter_ns);
     udpstats_fini(&s);
     udpstats_fini(&s); /* idempotent */
 }
@@ -125,7 +125,7 @@ static void test_duplicates(void)
     CHECK_EQ_U64(s.bytes, 10000ULL * LEN, "duplicates: bytes count unique datagrams only");
     CHECK_EQ_U64(s.reordered, 0, "duplicates: a copy is not reordered");
     CHECK_EQ_U64(udpstats_lost(&s, 10000), 0, "duplicates: lost");
-    CHECK_EQ_U64(hist_count(s.owd), 10000, "duplicates: owd counts unique datagrams only");
+    CHECK_EQ_U64(hist_count(s.kernel.owd), 10000, "duplicates: owd counts unique datagrams only");
     udpstats_fini(&s);
 }
 
@@ -206,7 +206,7 @@ static void test_jitter_owd(void)
     for (uint64_t q = 0; q < n; q++) {
         int64_t transit = 30000 + (int64_t)check_rand_below(&rng, 2000000); /* 30 us .. 2 ms */
         int64_t tx = s_tx(q), rx = tx + transit;
-        udpstats_add(&s, q, tx, rx, LEN);
+        udpstats_add(&s, q, tx, rx, rx, LEN);
         if (q) {
             int64_t d = transit - prev;
             j += (fabs((double)d) - j) / 16.0;
@@ -217,22 +217,22 @@ static void test_jitter_owd(void)
         omax = owd > omax ? owd : omax;
         osum += owd;
     }
-    CHECK(fabs(s.jitter_ns - j) <= 1e-9 * j, "jitter %.17g, reference %.17g", s.jitter_ns, j);
+    CHECK(fabs(s.kernel.jitter_ns - j) <= 1e-9 * j, "jitter %.17g, reference %.17g", s.kernel.jitter_ns, j);
     CHECK(j > 100000, "test setup: jitter is substantial (%g)", j);
-    CHECK_EQ_U64(hist_count(s.owd), s.unique, "owd count == unique");
-    CHECK_EQ_I64(hist_min(s.owd), omin, "owd min = min(rx - tx + offset)");
-    CHECK_EQ_I64(hist_max(s.owd), omax, "owd max = max(rx - tx + offset)");
+    CHECK_EQ_U64(hist_count(s.kernel.owd), s.unique, "owd count == unique");
+    CHECK_EQ_I64(hist_min(s.kernel.owd), omin, "owd min = min(rx - tx + offset)");
+    CHECK_EQ_I64(hist_max(s.kernel.owd), omax, "owd max = max(rx - tx + offset)");
     double mean = (double)osum / (double)n;
-    CHECK(fabs(hist_mean(s.owd) - mean) <= 1e-9 * fabs(mean), "owd mean %.17g, expected %.17g", hist_mean(s.owd), mean);
+    CHECK(fabs(hist_mean(s.kernel.owd) - mean) <= 1e-9 * fabs(mean), "owd mean %.17g, expected %.17g", hist_mean(s.kernel.owd), mean);
     udpstats_fini(&s);
 
     /* Sender and receiver clocks apart by a large offset: only the variation matters to jitter. */
     if (!s_init(&s, 0))
         return;
-    udpstats_add(&s, 0, 1000, 1000 - 5000000000LL, LEN);
-    udpstats_add(&s, 1, 2000, 2000 - 5000000000LL + 1600, LEN);
-    CHECK(fabs(s.jitter_ns - 100.0) < 1e-9, "one step of 1600 ns gives jitter 100, got %g", s.jitter_ns);
-    CHECK_EQ_I64(hist_min(s.owd), -5000000000LL, "negative owd recorded");
+    udpstats_add(&s, 0, 1000, 1000 - 5000000000LL, 1000 - 5000000000LL, LEN);
+    udpstats_add(&s, 1, 2000, 2000 - 5000000000LL + 1600, 2000 - 5000000000LL + 1600, LEN);
+    CHECK(fabs(s.kernel.jitter_ns - 100.0) < 1e-9, "one step of 1600 ns gives jitter 100, got %g", s.kernel.jitter_ns);
+    CHECK_EQ_I64(hist_min(s.kernel.owd), -5000000000LL, "negative owd recorded");
     udpstats_fini(&s);
 }
 
@@ -287,7 +287,7 @@ static void test_random_model(void)
             seen[seq] = 1;
         }
         any = true;
-        udpstats_add(&s, seq, s_tx(seq), s_tx(seq) + 1000, LEN);
+        udpstats_add(&s, seq, s_tx(seq), s_tx(seq) + 1000, s_tx(seq) + 1000, LEN);
         if (s.unique != unique || s.duplicates != dups || s.reordered != reord || s.too_old != old) {
             CHECK(0,
                   "after seq %" PRIu64 " (highest %" PRIu64 "): unique %" PRIu64 "/%" PRIu64 " dup %" PRIu64 "/%" PRIu64
@@ -303,8 +303,36 @@ static void test_random_model(void)
     free(seen);
 }
 
+/* Arrival times from two sources are never mixed: datagrams without a kernel stamp are timed
+ * only in user space, and the kernel's timing is reported only when it covers 90 %. */
+static void test_sources(void)
+{
+    udpstats_t s;
+    CHECK(udpstats_init(&s, 0) == 0, "init");
+    for (uint64_t q = 0; q < 100; q++) /* the first 5 arrive before stamping was on */
+        udpstats_add(&s, q, s_tx(q), q < 5 ? 0 : s_tx(q) + 1000, s_tx(q) + 30000 + (int64_t)(q % 7) * 1000, LEN);
+    tstamp_source_t src;
+    const udpstats_timing_t *t = udpstats_timing(&s, &src);
+    CHECK_EQ_U64(s.unique, 100, "sources: unique");
+    CHECK_EQ_U64(s.kernel.count, 95, "sources: kernel timed 95");
+    CHECK_EQ_U64(s.user.count, 100, "sources: user timed all");
+    CHECK(src == TSTAMP_SOURCE_KERNEL && t == &s.kernel, "sources: 95 %% stamped -> kernel timing");
+    CHECK_EQ_I64(s.kernel.first_rx_ns, s_tx(5) + 1000, "sources: kernel window opens at the first stamped one");
+    CHECK(s.kernel.jitter_ns == 0.0, "sources: kernel jitter from kernel stamps only (constant transit)");
+    CHECK_EQ_I64(hist_max(s.kernel.owd), 1000, "sources: no user time in the kernel's delays");
+    CHECK(s.user.jitter_ns > 0.0, "sources: user jitter sees the user-space variation");
+    udpstats_fini(&s);
+    CHECK(udpstats_init(&s, 0) == 0, "init");
+    for (uint64_t q = 0; q < 100; q++) /* only 80 % stamped */
+        udpstats_add(&s, q, s_tx(q), q % 5 == 0 ? 0 : s_tx(q) + 1000, s_tx(q) + 30000, LEN);
+    t = udpstats_timing(&s, &src);
+    CHECK(src == TSTAMP_SOURCE_USER && t == &s.user, "sources: 80 %% stamped -> user timing");
+    udpstats_fini(&s);
+}
+
 int main(void)
 {
+    test_sources();
     test_in_order();
     test_every_tenth_lost();
     test_reordered_pairs();
