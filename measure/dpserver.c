@@ -208,6 +208,14 @@ static void s_on_interval(const interval_t *iv, void *arg)
 }
 
 /* Waits until the test's data sockets arrived (or timeout/stop). Returns 0 or -errno. */
+/* The peer of a connected socket has closed it (EOF or reset pending), without consuming data. */
+static bool s_peer_closed(int fd)
+{
+    char b;
+    ssize_t n = recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR);
+}
+
 static int s_wait_data(s_session_t *s, runner_t *r)
 {
     dpserver_t *srv = s->srv;
@@ -215,8 +223,8 @@ static int s_wait_data(s_session_t *s, runner_t *r)
     int rc = 0;
     pthread_mutex_lock(&srv->lock);
     while (r->nfds < s->want) {
-        if (atomic_load(&s->stop)) {
-            rc = -ECANCELED;
+        if (atomic_load(&s->stop) || s_peer_closed(s->conn.fd)) {
+            rc = -ECANCELED; /* a client gone during setup frees what it reserved at once */
             break;
         }
         int64_t left = deadline - clock_mono_ns();
@@ -601,6 +609,8 @@ static void s_on_accept(dpserver_t *self, s_ev_t *ev)
                 if (drop >= 0)
                     close(drop);
                 self->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+                if (drop < 0)
+                    return; /* accept says EMFILE before looking at its queue: this one was empty */
                 pthread_mutex_lock(&self->lock);
                 self->stats.rejected++;
                 pthread_mutex_unlock(&self->lock);

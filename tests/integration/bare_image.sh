@@ -3,6 +3,8 @@
 # /etc), it serves and measures a TCP, a UDP and an RR test over loopback.
 # usage: bare_image.sh BIN_DIR
 set -u
+# shellcheck source=common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 node="$1/vmtp-node"
 [[ $(id -u) -eq 0 ]] || { echo "SKIP: chroot needs root"; exit 77; }
 if ldd "$node" >/dev/null 2>&1; then
@@ -13,7 +15,7 @@ root=$(mktemp -d)
 srv=
 cleanup()
 {
-    [[ -n $srv ]] && kill "$srv" 2>/dev/null && wait "$srv" 2>/dev/null
+    [[ -n $srv ]] && stop_pid "$srv"
     rm -rf "$root"
 }
 trap cleanup EXIT

@@ -4,6 +4,8 @@
 # consistency only (ground truth needs namespaces: tests/netns/).
 # usage: loopback.sh BIN_DIR
 set -u
+# shellcheck source=common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 node="$1/vmtp-node"
 command -v jq >/dev/null || { echo "SKIP: jq is not installed (tools/install-deps)"; exit 77; }
 fails=0 passes=0
@@ -11,7 +13,7 @@ tmp=$(mktemp -d)
 srv_pid=
 cleanup()
 {
-    [[ -n $srv_pid ]] && kill "$srv_pid" 2>/dev/null && wait "$srv_pid" 2>/dev/null
+    [[ -n $srv_pid ]] && stop_pid "$srv_pid"
     rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -73,6 +75,37 @@ else
     echo "note: icmp needs a ping or raw socket here; skipped ($(jq -r .error "$tmp/icmp.json" 2>/dev/null))"
 fi
 
+# A slow TCP test ends near its duration: the unsent queue is bounded (TCP_NOTSENT_LOWAT), so
+# neither a rate cap nor a tiny receive window leaves seconds of data draining after it.
+for args in "--rate 2M" "-R --rcvbuf 8K"; do
+    start=$(date +%s%N)
+    # shellcheck disable=SC2086
+    "$node" tcp 127.0.0.1 -p "$port" -t 1 $args --json >"$tmp/slow.json"
+    elapsed_ms=$((($(date +%s%N) - start) / 1000000))
+    if [[ $elapsed_ms -lt 8000 ]]; then passes=$((passes + 1)); else
+        echo "FAIL: tcp -t 1 $args took ${elapsed_ms} ms (want < 8 s)"
+        fails=$((fails + 1))
+    fi
+done
+# The receive buffer is the receiver's, whichever end receives: 8 KiB cuts loopback goodput by far more than half.
+"$node" tcp 127.0.0.1 -p "$port" -t 1 --json >"$tmp/tcp-big.json"
+"$node" tcp 127.0.0.1 -p "$port" -t 1 --rcvbuf 8K --json >"$tmp/tcp-small.json"
+small=$(jq .throughput_kbps "$tmp/tcp-small.json")
+check "--rcvbuf reaches the server's receiving socket" ".throughput_kbps > 2 * $small" "$tmp/tcp-big.json"
+
+# The warm-up is excluded from the offered rate as from everything else.
+"$node" udp 127.0.0.1 -p "$port" --rate 10M -t 2 --omit 1 --json >"$tmp/udp-omit.json"
+check "udp --omit: offered rate is the request" '.offered_kbps > 9500 and .offered_kbps < 10500' "$tmp/udp-omit.json"
+
+# TCP RR stamp keys are 32-bit byte offsets: past 4 GiB they wrap, and every stamp must still find its request.
+"$node" rr 127.0.0.1 -p "$port" --proto tcp -l 1M --count 4200 --json >"$tmp/rr-wrap.json"
+check "tcp rr past 4 GiB keeps every kernel stamp" '.stamps_missing == 0 and .timestamp_source == "kernel"' "$tmp/rr-wrap.json"
+
+# A scheduled start: the test waits for it (no idle timeout meanwhile) and reports from it.
+at=$(($(date +%s%N) + 2000000000))
+"$node" tcp 127.0.0.1 -p "$port" -t 1 --start-at "$at" --json >"$tmp/tcp-at.json"
+check "tcp --start-at 2 s ahead" ".start_realtime_ns == $at and .throughput_kbps > 1000" "$tmp/tcp-at.json"
+
 # Several clients at once: none is turned away.
 pids=()
 for i in 1 2 3; do
@@ -97,11 +130,28 @@ if [[ $rc -eq 1 && $elapsed_ms -lt 3000 ]]; then passes=$((passes + 1)); else
     fails=$((fails + 1))
 fi
 
-# The server stops cleanly on SIGTERM.
+# A test scheduled a minute ahead must not hold the server's shutdown.
+"$node" udp 127.0.0.1 -p "$port" -R --rate 1M -t 1 --start-at $(($(date +%s%N) + 60000000000)) --json \
+    >"$tmp/far.json" 2>/dev/null &
+far=$!
+for _ in $(seq 40); do
+    ss -tn "dport = :$port or sport = :$port" | grep -q ESTAB && break
+    sleep 0.05
+done
+sleep 0.5 # let the test reach its wait for the start (no event to wait for from here)
+
+# The server stops cleanly on SIGTERM, promptly.
+term_at=$(date +%s%N)
 kill -TERM "$srv_pid"
 wait "$srv_pid"
 rc=$?
+term_ms=$((($(date +%s%N) - term_at) / 1000000))
 srv_pid=
+wait "$far" 2>/dev/null
+if [[ $term_ms -lt 3000 ]]; then passes=$((passes + 1)); else
+    echo "FAIL: the server took ${term_ms} ms to stop with a test scheduled a minute ahead"
+    fails=$((fails + 1))
+fi
 if [[ $rc -eq 0 ]]; then passes=$((passes + 1)); else
     echo "FAIL: server exit status $rc after SIGTERM"
     cat "$tmp/server.log"
