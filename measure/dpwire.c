@@ -277,8 +277,8 @@ int dp_test_validate(const test_spec_t *t, char *why, size_t cap)
         BAD("report interval must be 0 (none) or at least 10 ms");
     if (t->rate_bps > 400000000000ULL)
         BAD("rate above 400 Gbit/s");
-    if (t->sndbuf > (1u << 30) || t->rcvbuf > (1u << 30))
-        BAD("socket buffers above 1 GiB");
+    if (t->sndbuf > TEST_MAX_SOCKBUF || t->rcvbuf > TEST_MAX_SOCKBUF)
+        BAD("socket buffers above %u MiB", TEST_MAX_SOCKBUF >> 20);
     if (t->rr_mode > RR_MODE_ISOCHRONOUS)
         BAD("unknown RR mode %u", t->rr_mode);
     if ((t->proto == TEST_RR_UDP || t->proto == TEST_RR_TCP)) {

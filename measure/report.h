@@ -36,6 +36,7 @@ typedef enum {
 #define TEST_UDP_MAX_LEN 65507
 #define TEST_RR_MIN_LEN 40
 #define TEST_TCP_MAX_LEN (4u << 20)
+#define TEST_MAX_SOCKBUF (256u << 20) /* sndbuf/rcvbuf a test may ask of the other end */
 #define RR_MAX_IN_FLIGHT (1u << 20) /* isochronous requests that may await a reply at once */
 
 /* Everything both ends must agree on before a test starts. */
