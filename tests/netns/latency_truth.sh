@@ -51,11 +51,7 @@ c=$(ns_add c)
 s=$(ns_add s)
 ns_link "$c" veth0 198.18.0.1/30 "$s" veth0 198.18.0.2/30 1500
 
-ns_bg s "$node" server --bind 198.18.0.2 --port "$port" >/dev/null
-rc=0
-ns_wait_port s tcp "$port" 10 && ns_wait_port s udp "$port" 10 || rc=$?
-assert_cmp "vmtp-node server listens on tcp and udp port $port" "$rc" == 0
-((rc == 0)) || finish
+vmtp_server_start s 198.18.0.2 "$port"
 
 for proto in udp tcp; do
     for mode in pingpong isochronous; do

@@ -550,6 +550,17 @@ vmtp_node_require()
     fi
 }
 
+# vmtp_server_start NS ADDR PORT : runs `$node server --bind ADDR --port PORT` in NS (vmtp_node_require first) and
+# waits until it listens on TCP and UDP; records a failed assertion and ends the test (finish) if it does not.
+vmtp_server_start()
+{
+    local rc=0
+    ns_bg "$1" "$node" server --bind "$2" --port "$3" >/dev/null
+    ns_wait_port "$1" tcp "$3" 10 && ns_wait_port "$1" udp "$3" 10 || rc=$?
+    assert_cmp "vmtp-node server listens on tcp and udp port $3" "$rc" == 0
+    ((rc == 0)) || finish
+}
+
 # _ns_num X : succeeds if X is a decimal number (optionally signed, fraction, exponent).
 _ns_num()
 {

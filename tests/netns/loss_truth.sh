@@ -63,11 +63,7 @@ rev_counter()
                 | .expr[] | .counter? | select(. != null) | .packets] | add'
 }
 
-ns_bg s "$node" server --bind 198.18.0.2 --port "$port" >/dev/null
-rc=0
-ns_wait_port s tcp "$port" 10 && ns_wait_port s udp "$port" 10 || rc=$?
-assert_cmp "vmtp-node server listens on tcp and udp port $port" "$rc" == 0
-((rc == 0)) || finish
+vmtp_server_start s 198.18.0.2 "$port"
 
 # loss_check LABEL COUNTER_FN ARGS... : one 3 s run at 50 Mbit/s; COUNTER_FN prints the rule's counter.
 loss_check()
