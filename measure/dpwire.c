@@ -143,8 +143,9 @@ static void s_get_report(rbuf_t *r, report_t *dst)
     s_get_hist(r, &dst->turn_kernel);
     s_get_hist(r, &dst->turn_user);
     if (dst->role > ROLE_REFLECTOR || dst->stamp_source > TSTAMP_SOURCE_HARDWARE || dst->socket_drops < -1 ||
-        dst->tx_busy < -1 || dst->tx_busy > 2 || dst->tx_backlog < -1 || dst->tx_backlog > 1 || dst->jitter_ns < 0 ||
-        dst->cpu.ncpu < 0 || dst->cpu.total_pct < 0 || dst->cpu.proc_cpu_s < 0)
+        dst->tx_busy < -1 || dst->tx_busy > 2 || dst->tx_backlog < -1 || dst->tx_backlog > 1 ||
+        dst->clock_bound_ns < -1 || dst->jitter_ns < 0 || dst->cpu.ncpu < 0 || dst->cpu.total_pct < 0 ||
+        dst->cpu.proc_cpu_s < 0)
         r->ok = false;
 }
 

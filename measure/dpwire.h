@@ -104,7 +104,8 @@ typedef struct {
     uint8_t kind;       /* dp_dgram_kind_t */
     uint8_t flags;      /* DP_DGRAM_F_* */
     uint64_t seq;       /* sequence number (HELLO: cookie) */
-    int64_t tx_real_ns; /* sender's CLOCK_REALTIME at send */
+    int64_t tx_real_ns; /* sender's CLOCK_REALTIME at send; RR replies: the reflector's kernel RX
+                           stamp of the request (0 = none), for the clock offset */
     /* RR replies only: */
     uint32_t turn_user_ns;   /* this reply's user-space turnaround (DP_TURN_NONE if unknown) */
     uint32_t turn_kernel_ns; /* kernel turnaround of reply turn_seq (DP_TURN_NONE if none yet) */

@@ -10,6 +10,7 @@ void report_init(report_t *r)
     r->socket_drops = -1;
     r->tx_busy = -1;
     r->tx_backlog = -1;
+    r->clock_bound_ns = -1;
 }
 
 void report_fini(report_t *r)

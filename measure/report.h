@@ -37,7 +37,7 @@ typedef enum {
 #define TEST_RR_MIN_LEN 40
 #define TEST_TCP_MAX_LEN (4u << 20)
 #define TEST_MAX_SOCKBUF (256u << 20) /* sndbuf/rcvbuf a test may ask of the other end */
-#define RR_MAX_IN_FLIGHT (1u << 20) /* isochronous requests that may await a reply at once */
+#define RR_MAX_IN_FLIGHT (1u << 20)   /* isochronous requests that may await a reply at once */
 
 /* Everything both ends must agree on before a test starts. */
 typedef struct {
@@ -121,6 +121,9 @@ typedef struct {
     uint64_t rr_received;     /* replies matched to a request */
     uint64_t rr_late;         /* replies after the timeout (counted lost) */
     int64_t rr_behind_max_ns; /* isochronous: latest a request left after its scheduled time */
+    int64_t clock_offset_ns;  /* RR requester: reflector's clock minus this end's (NTP estimate) */
+    int64_t clock_bound_ns;   /* ... exact to within this (half the smallest path RTT); -1 = none */
+    uint64_t clock_samples;   /* ... from this many fully stamped exchanges */
     uint64_t stamps_missing;  /* RR replies / UDP datagrams lacking a kernel stamp */
     hist_t *rtt_user;         /* RTT between user-space send and receive */
     hist_t *rtt_kernel;       /* RTT between the client's kernel TX and RX stamps */
@@ -132,8 +135,9 @@ typedef struct {
     hist_t *turn_user;   /* user-space receive to send of the reply */
 
     /* every end */
-    uint8_t stamp_source; /* tstamp_source_t: best stamp source this end used */
-    cpu_usage_t cpu;      /* CPU use over the data phase */
+    int64_t data_start_real_ns; /* when this end's data phase began (its clock) */
+    uint8_t stamp_source;       /* tstamp_source_t: best stamp source this end used */
+    cpu_usage_t cpu;            /* CPU use over the data phase */
 } report_t;
 
 /* Zeroes *r (socket_drops = -1). No histogram is allocated. */

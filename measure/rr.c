@@ -165,6 +165,7 @@ typedef struct {
     int64_t tx_kernel;   /* kernel TX stamp (0 = none yet) */
     int64_t rx_kernel;   /* kernel RX stamp (0 = none) */
     int64_t turn_kernel; /* reflector's kernel turnaround (-1 = none yet) */
+    int64_t srv_rx;      /* reflector's kernel RX stamp of this request, its clock (0 = none) */
 } s_probe_t;
 
 typedef struct {
@@ -178,6 +179,8 @@ typedef struct {
     uint64_t next;       /* next request number */
     uint64_t sent;       /* messages sent (requests and FLUSHes): the TX stamp key space */
     uint64_t paths;      /* samples that went into rtt_path */
+    int64_t best_delay;  /* clock: smallest path RTT of a fully stamped exchange (-1 = none) */
+    int64_t best_offset; /* clock: reflector clock minus ours, from that exchange */
     tstamp_source_t src; /* best kernel stamp source seen */
 } s_client_t;
 
@@ -197,8 +200,17 @@ static void s_finalize(s_client_t *c, s_probe_t *p)
             int64_t k = p->rx_kernel - p->tx_kernel;
             hist_record(o->rtt_kernel, k);
             if (p->turn_kernel >= 0) {
-                hist_record(o->rtt_path, k - p->turn_kernel);
+                int64_t path = k - p->turn_kernel;
+                hist_record(o->rtt_path, path);
                 c->paths++;
+                /* NTP's four stamps: t1 our TX, t2 its RX, t3 = t2 + turnaround its TX, t4 our
+                 * RX. The exchange with the smallest path RTT bounds the offset best. */
+                if (p->srv_rx && (c->best_delay < 0 || path < c->best_delay)) {
+                    int64_t t1 = p->tx_kernel, t2 = p->srv_rx, t3 = p->srv_rx + p->turn_kernel, t4 = p->rx_kernel;
+                    c->best_delay = path;
+                    c->best_offset = ((t2 - t1) + (t3 - t4)) / 2;
+                }
+                o->clock_samples++;
             } else {
                 o->stamps_missing++;
             }
@@ -256,6 +268,7 @@ static bool s_on_reply(s_client_t *c, uint64_t want, uint64_t flush_seq, bool *f
     p->state = S_REPLIED;
     p->rx_mono = c->io.rx_mono;
     p->rx_kernel = c->io.rx_real;
+    p->srv_rx = d.tx_real_ns; /* a reply's stamp field is the reflector's RX stamp of the request */
     if (c->io.rx_real && c->io.src > c->src)
         c->src = c->io.src;
     c->out->rr_received++;
@@ -416,7 +429,8 @@ int rr_client_run(const flow_t *flow, bool tcp, report_t *out)
 {
     const test_spec_t *spec = flow->spec;
     int rc = 0;
-    s_client_t c = {.io = {.fd = flow->fds[0], .tcp = tcp, .len = spec->len}, .out = out, .flow = flow};
+    s_client_t c = {
+        .io = {.fd = flow->fds[0], .tcp = tcp, .len = spec->len}, .out = out, .flow = flow, .best_delay = -1};
     c.obuf = calloc(1, spec->len);
     c.io.buf = calloc(1, spec->len);
     /* Room for every request that can be in flight within the timeout (isochronous), so a slot
@@ -449,6 +463,9 @@ int rr_client_run(const flow_t *flow, bool tcp, report_t *out)
         if (c.ring[i].state != S_FREE)
             s_finalize(&c, &c.ring[i]);
     out->rr_behind_max_ns = c.behind_max;
+    out->clock_offset_ns = c.best_offset;
+    out->clock_bound_ns = c.best_delay >= 0 ? (c.best_delay + 1) / 2 : -1;
+    out->data_start_real_ns = start + (clock_real_ns() - clock_mono_ns());
     out->socket_drops = tstamp_socket_drops(c.io.fd);
     out->role = ROLE_RR_CLIENT;
     bool kernel = out->rr_received && (double)c.paths >= RR_KERNEL_MIN_SHARE * (double)out->rr_received;
@@ -537,6 +554,7 @@ int rr_reflect_run(const flow_t *flow, bool tcp, report_t *out)
     cpu_sample(&cpu0);
     /* A requester that stops asking does not hold the reflector (and a server session) forever. */
     int64_t last_req = flow_start_mono(flow);
+    out->data_start_real_ns = last_req + (clock_real_ns() - clock_mono_ns());
     while (!atomic_load(flow->stop) && !r.io.eof) {
         int got = s_recv(&r.io, true);
         if (got < 0) {
@@ -562,8 +580,10 @@ int rr_reflect_run(const flow_t *flow, bool tcp, report_t *out)
         r.sent[r.nsent % S_RING] =
             (s_sent_t){.seq = req.seq, .rx_kernel = r.io.rx_real, .used = true, .measured = measured};
         /* Each reply carries the oldest turnaround the requester has not had yet. */
-        dp_dgram_t rep = {
-            .kind = DP_DGRAM_RR_REP, .seq = req.seq, .tx_real_ns = req.tx_real_ns, .turn_kernel_ns = DP_TURN_NONE};
+        dp_dgram_t rep = {.kind = DP_DGRAM_RR_REP,
+                          .seq = req.seq,
+                          .tx_real_ns = r.io.rx_real, /* our kernel RX stamp of the request (clock offset) */
+                          .turn_kernel_ns = DP_TURN_NONE};
         if (r.pend_n) {
             rep.turn_seq = r.pend_seq[r.pend_head];
             rep.turn_kernel_ns = r.pend_turn[r.pend_head];

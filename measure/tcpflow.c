@@ -274,6 +274,7 @@ int tcpflow_send(const flow_t *flow, report_t *out)
     out->role = ROLE_SENDER;
     out->tx_bytes = c.streams ? s_sum_bytes(&c) : 0;
     out->tx_start_real_ns = c.start_mono + real_minus_mono;
+    out->data_start_real_ns = out->tx_start_real_ns;
     out->tx_end_real_ns = clock_mono_ns() + real_minus_mono;
     if (c.streams)
         s_read_tcpinfo(&c, &out->tcp);
@@ -306,6 +307,7 @@ int tcpflow_recv(const flow_t *flow, report_t *out)
         if (t0) {
             int64_t wstart = t0 + flow->spec->omit_ns;
             out->rx_start_real_ns = wstart + real_minus_mono;
+            out->data_start_real_ns = t0 + real_minus_mono;
             out->rx_end_real_ns = (last > wstart ? last : wstart) + real_minus_mono;
         }
     }

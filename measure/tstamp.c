@@ -3,11 +3,11 @@
 
 #include "vmtp/clock.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <linux/errqueue.h>
 #include <linux/net_tstamp.h>
 #include <linux/sock_diag.h>
-#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <string.h>
 #include <unistd.h>

@@ -245,6 +245,7 @@ int udpflow_send(const flow_t *flow, report_t *out)
     out->tx_bytes = sent * spec->len;
     out->tx_errors = errors;
     out->tx_start_real_ns = first_real ? first_real : start + real_minus_mono;
+    out->data_start_real_ns = start + real_minus_mono;
     out->tx_end_real_ns = last_mono + real_minus_mono;
     cpu_diff(&cpu0, &cpu1, &out->cpu);
     s_tx_fini(&tx);
@@ -361,6 +362,7 @@ int udpflow_recv(const flow_t *flow, report_t *out)
     out->rx_bytes = tm->bytes;
     out->rx_bytes_total = rx.st.bytes + rx.omitted * spec->len;
     out->rx_start_real_ns = tm->first_rx_ns;
+    out->data_start_real_ns = rx.st.user.first_rx_ns;
     out->rx_end_real_ns = tm->last_rx_ns;
     out->rx_duplicates = rx.st.duplicates;
     out->rx_reordered = rx.st.reordered;

@@ -164,6 +164,12 @@ static void s_json_test(FILE *f, const output_ctx_t *ctx, const dp_result_t *res
         uint64_t lost_socket = (uint64_t)drops < lost ? (uint64_t)drops : lost;
         jsonw_u64(&w, "lost_socket", lost_socket);
         jsonw_u64(&w, "lost_network", lost - lost_socket);
+        /* The reflector's clock minus ours (NTP on the data path, minimum-RTT exchange). */
+        if (c->clock_bound_ns >= 0) {
+            jsonw_i64(&w, "clock_offset_ns", c->clock_offset_ns);
+            jsonw_i64(&w, "clock_bound_ns", c->clock_bound_ns);
+            jsonw_u64(&w, "clock_samples", c->clock_samples);
+        }
         if (t->rr_mode == RR_MODE_ISOCHRONOUS)
             jsonw_double(&w, "schedule_behind_max_us", (double)c->rr_behind_max_ns / 1e3);
         jsonw_u64(&w, "stamps_missing", c->stamps_missing);
