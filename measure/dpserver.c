@@ -87,8 +87,10 @@ static bool s_same_host(const sockaddr_any_t *a, const sockaddr_any_t *b)
 
 /* ---- listeners ---------------------------------------------------------------------------- */
 
-static int s_listen(dpserver_t *self, int family, int idx, const sockaddr_any_t *addr, char *why, size_t cap)
+static int s_listen(dpserver_t *self, int family, int idx, const sockaddr_any_t *want, char *why, size_t cap)
 {
+    sockaddr_any_t bound = *want;
+    const sockaddr_any_t *addr = &bound;
     char astr[SOCK_ADDR_STRLEN];
     sock_addr_str(addr, astr, sizeof astr);
     int one = 1;
@@ -104,6 +106,10 @@ static int s_listen(dpserver_t *self, int family, int idx, const sockaddr_any_t 
         close(t);
         return -e;
     }
+    /* Port 0: the kernel picked a TCP port; UDP takes the same number. */
+    sockaddr_any_t got = {.len = sizeof got.ss};
+    if (!sock_addr_port(want) && getsockname(t, (struct sockaddr *)&got.ss, &got.len) == 0)
+        sock_addr_set_port(&bound, sock_addr_port(&got));
     /* UDP after TCP: a second server on the port fails on the TCP bind above instead of
      * joining our SO_REUSEPORT group and stealing datagrams. */
     int u = socket(family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -179,6 +185,7 @@ dpserver_t *dpserver_new(const dpserver_cfg_t *cfg, int *err, char *why, size_t 
         rc = s_listen(self, AF_INET, 0, &a4, why, whycap);
         if (rc < 0)
             goto fail;
+        sock_addr_set_port(&a6, sock_addr_port(&self->udp_addr[0])); /* port 0: the one IPv4 got */
         /* IPv6 is optional: a namespace or VM without it still serves IPv4. */
         char why6[256];
         s_listen(self, AF_INET6, 1, &a6, why6, sizeof why6);
@@ -716,6 +723,8 @@ int dpserver_run(dpserver_t *self)
     }
     return 0;
 }
+
+uint16_t dpserver_port(const dpserver_t *self) { return sock_addr_port(&self->udp_addr[0]); }
 
 void dpserver_stats(dpserver_t *self, dpserver_stats_t *out)
 {

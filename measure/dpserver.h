@@ -26,7 +26,7 @@ typedef struct dpserver dpserver_t;
 
 typedef struct {
     const char *bind_host;   /* address to listen on; NULL = every IPv4 and IPv6 address */
-    uint16_t port;           /* TCP and UDP port */
+    uint16_t port;           /* TCP and UDP port (0 = any free one, the same for both) */
     unsigned max_sessions;   /* concurrent control connections (0 = DPSERVER_MAX_SESSIONS) */
     const atomic_bool *stop; /* set to true to make dpserver_run return (not owned) */
 } dpserver_cfg_t;
@@ -41,6 +41,9 @@ typedef struct {
 
 /* Binds the listeners. Returns the server, or NULL with -errno in *err and a reason in why. */
 dpserver_t *dpserver_new(const dpserver_cfg_t *cfg, int *err, char *why, size_t whycap);
+
+/* The port the server listens on (the kernel's choice when cfg->port was 0). */
+uint16_t dpserver_port(const dpserver_t *self);
 
 /* Serves until *cfg->stop. Returns 0, or -errno if the listeners failed. */
 int dpserver_run(dpserver_t *self);

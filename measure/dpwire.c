@@ -389,3 +389,69 @@ int dp_dgram_parse(const uint8_t *buf, size_t len, dp_dgram_t *d)
     *d = x;
     return 0;
 }
+
+/* ---- the same bodies as standalone blobs (the control plane carries them as BIN fields) ---- */
+
+typedef void (*s_put_fn)(wbuf_t *w, const void *src);
+typedef void (*s_get_fn)(rbuf_t *r, void *dst);
+
+static long s_blob_encode(s_put_fn put, const void *src, uint8_t *buf, size_t cap)
+{
+    wbuf_t w = wbuf_init(buf, cap);
+    put(&w, src);
+    return w.ok ? (long)w.len : -ENOBUFS;
+}
+
+static void s_put_spec_v(wbuf_t *w, const void *s) { s_put_spec(w, s); }
+static void s_get_spec_v(rbuf_t *r, void *d) { s_get_spec(r, d); }
+static void s_put_interval_v(wbuf_t *w, const void *s) { s_put_interval(w, s); }
+static void s_get_interval_v(rbuf_t *r, void *d) { s_get_interval(r, d); }
+static void s_put_report_v(wbuf_t *w, const void *s) { s_put_report(w, s); }
+
+long dp_spec_encode(const test_spec_t *t, uint8_t *buf, size_t cap) { return s_blob_encode(s_put_spec_v, t, buf, cap); }
+long dp_interval_encode(const interval_t *iv, uint8_t *buf, size_t cap)
+{
+    return s_blob_encode(s_put_interval_v, iv, buf, cap);
+}
+long dp_report_encode(const report_t *r, uint8_t *buf, size_t cap) { return s_blob_encode(s_put_report_v, r, buf, cap); }
+
+static int s_blob_decode(s_get_fn get, const uint8_t *buf, size_t len, void *dst)
+{
+    rbuf_t r = rbuf_init(buf, len);
+    get(&r, dst);
+    return r.ok && rbuf_left(&r) == 0 ? 0 : -EINVAL;
+}
+
+int dp_spec_decode(const uint8_t *buf, size_t len, test_spec_t *t)
+{
+    test_spec_t x;
+    memset(&x, 0, sizeof x);
+    int rc = s_blob_decode(s_get_spec_v, buf, len, &x);
+    if (rc == 0)
+        *t = x;
+    return rc;
+}
+
+int dp_interval_decode(const uint8_t *buf, size_t len, interval_t *iv)
+{
+    interval_t x;
+    memset(&x, 0, sizeof x);
+    int rc = s_blob_decode(s_get_interval_v, buf, len, &x);
+    if (rc == 0)
+        *iv = x;
+    return rc;
+}
+
+int dp_report_decode(const uint8_t *buf, size_t len, report_t *r)
+{
+    report_t x;
+    report_init(&x);
+    rbuf_t rb = rbuf_init(buf, len);
+    s_get_report(&rb, &x);
+    if (!rb.ok || rbuf_left(&rb) != 0) {
+        report_fini(&x);
+        return -EINVAL;
+    }
+    *r = x;
+    return 0;
+}

@@ -66,6 +66,17 @@ long dp_msg_encode(const dp_msg_t *m, uint8_t *buf, size_t cap);
  * short or long body, values out of range, a bad histogram. */
 int dp_msg_decode(const uint8_t *body, size_t len, dp_msg_t *m);
 
+/* The bodies of a test spec, an interval and a report as standalone blobs (the control plane
+ * carries them). Encoders return the length or -ENOBUFS; decoders are as strict as
+ * dp_msg_decode, return 0 or -EINVAL, and leave *out untouched on failure. A decoded report owns
+ * its histograms (report_fini). */
+long dp_spec_encode(const test_spec_t *t, uint8_t *buf, size_t cap);
+int dp_spec_decode(const uint8_t *buf, size_t len, test_spec_t *t);
+long dp_interval_encode(const interval_t *iv, uint8_t *buf, size_t cap);
+int dp_interval_decode(const uint8_t *buf, size_t len, interval_t *iv);
+long dp_report_encode(const report_t *r, uint8_t *buf, size_t cap);
+int dp_report_decode(const uint8_t *buf, size_t len, report_t *r);
+
 /* Checks a test spec for values the engine cannot honour. Returns 0, or -EINVAL with a reason
  * ("len 12 is outside 64..65507 for udp") in why. */
 int dp_test_validate(const test_spec_t *t, char *why, size_t cap);

@@ -18,7 +18,8 @@ typedef enum { T_U64, T_SIZE, T_RATE, T_DUR, T_PCT, T_RANGE, T_STR, T_ENUM, T_FL
 #define C_ICMP (1u << CMD_ICMP)
 #define C_DATA (C_TCP | C_UDP | C_RR) /* tests that talk to a vmtp-node server */
 #define C_CLIENT (C_DATA | C_ICMP)
-#define C_ALL (C_SERVER | C_CLIENT)
+#define C_AGENT (1u << CMD_AGENT)
+#define C_ALL (C_SERVER | C_CLIENT | C_AGENT)
 #define S (VMTP_NS_PER_S)
 
 typedef struct {
@@ -35,9 +36,9 @@ typedef struct {
 
 #define O(f) offsetof(cli_opts_t, f)
 static const s_opt_t s_opts[] = {
-    {"--port", "-p", T_U64, O(port), 1, 65535, C_SERVER | C_DATA, NULL, "PORT",
+    {"--port", "-p", T_U64, O(port), 0, 65535, C_SERVER | C_DATA | C_AGENT, NULL, "PORT",
      "data port, TCP and UDP (default 5001)"},
-    {"--bind", "-B", T_STR, O(bind), 0, 0, C_SERVER | C_DATA, NULL, "ADDR",
+    {"--bind", "-B", T_STR, O(bind), 0, 0, C_SERVER | C_DATA | C_AGENT, NULL, "ADDR",
      "local address to use (server: to listen on)"},
     {"--time", "-t", T_DUR, O(time_ns), 1e6, 86400e9, C_TCP | C_UDP | C_RR, NULL, "DUR",
      "test duration, e.g. 10, 2.5, 500ms (default 10 s; rr: used when --count is 0)"},
@@ -80,6 +81,10 @@ static const s_opt_t s_opts[] = {
      "sender hands datagrams to the kernel as UDP GSO messages (less CPU; see docs/ACCURACY.md)"},
     {"--start-at", NULL, T_U64, O(start_at_ns), 0, 9.2e18, C_TCP | C_UDP | C_RR, NULL, "NS",
      "start the data phase at this CLOCK_REALTIME time (ns since the epoch)"},
+    {"--silence", NULL, T_DUR, O(silence_ns), 1e9, 3600e9, C_AGENT, NULL, "DUR",
+     "exit when the coordinator has been silent this long (default 30 s; its HELLO may set another)"},
+    {"--cleanup", NULL, T_STR, O(cleanup), 0, 0, C_AGENT, NULL, "DIR", "remove this vmtp* working directory on exit"},
+    {"--host-id", NULL, T_STR, O(host_id), 0, 0, C_AGENT, NULL, "ID", "identity to report instead of /etc/machine-id"},
     {"--json", "-J", T_FLAG, O(json), 0, 0, C_CLIENT, NULL, NULL, "print one JSON object instead of the summary"},
     {"--verbose", "-v", T_COUNT, O(verbose), 0, 0, C_ALL, NULL, NULL, "more detail on stderr (repeatable)"},
     {"--ipv4", "-4", T_FLAG, O(ipv4), 0, 0, C_CLIENT, NULL, NULL, "resolve TARGET as IPv4"},
@@ -88,9 +93,9 @@ static const s_opt_t s_opts[] = {
 #undef O
 #define S_NOPTS (sizeof s_opts / sizeof s_opts[0])
 
-static const char *const s_cmd_names[] = {"", "server", "tcp", "udp", "rr", "icmp"};
+static const char *const s_cmd_names[] = {"", "server", "tcp", "udp", "rr", "icmp", "agent"};
 
-const char *cli_cmd_name(cli_cmd_t cmd) { return cmd <= CMD_ICMP ? s_cmd_names[cmd] : "?"; }
+const char *cli_cmd_name(cli_cmd_t cmd) { return cmd <= CMD_AGENT ? s_cmd_names[cmd] : "?"; }
 
 static void s_defaults(cli_opts_t *o, cli_cmd_t cmd)
 {
@@ -110,7 +115,9 @@ static void s_defaults(cli_opts_t *o, cli_cmd_t cmd)
     o->loss_threshold = 0.1;
     o->trial_ns = 2 * S;
     o->max_trials = 16;
+    o->silence_ns = 30 * S;
     switch (cmd) {
+    case CMD_AGENT: o->port = 5002; break;
     case CMD_TCP: o->len = 65536; break;
     case CMD_UDP: o->len = 1470; break;
     case CMD_RR:
@@ -137,10 +144,14 @@ static void s_usage(FILE *f, cli_cmd_t cmd)
                    "  tcp     TCP throughput (receiver goodput, TCP_INFO)\n"
                    "  udp     UDP throughput, loss (network vs receiving socket), jitter; rate search\n"
                    "  rr      request/response latency with kernel timestamps\n"
-                   "  icmp    ICMP echo latency and loss (ping socket or raw socket)\n");
+                   "  icmp    ICMP echo latency and loss (ping socket or raw socket)\n"
+                   "  agent   the node agent a vmtp coordinator drives (keys on standard input)\n");
         return;
     }
-    fprintf(f, "usage: vmtp-node %s%s [options]\n\noptions:\n", cli_cmd_name(cmd), cmd == CMD_SERVER ? "" : " TARGET");
+    fprintf(f, "usage: vmtp-node %s%s [options]%s\n\noptions:\n", cli_cmd_name(cmd),
+            cmd == CMD_SERVER || cmd == CMD_AGENT ? "" : " TARGET",
+            cmd == CMD_AGENT ? "\n  (reads 'secret KEY' and 'coordinator KEY' lines, Z85 CURVE keys, on standard input)"
+                             : "");
     for (size_t i = 0; i < S_NOPTS; i++) {
         const s_opt_t *p = &s_opts[i];
         if (!(p->cmds & (1u << cmd)))
@@ -273,11 +284,11 @@ int cli_parse(int argc, char **argv, cli_opts_t *o, FILE *out, FILE *err)
         return 1;
     }
     cli_cmd_t cmd = CMD_NONE;
-    for (int i = CMD_SERVER; i <= CMD_ICMP; i++)
+    for (int i = CMD_SERVER; i <= CMD_AGENT; i++)
         if (!strcmp(c, s_cmd_names[i]))
             cmd = (cli_cmd_t)i;
     if (cmd == CMD_NONE) {
-        fprintf(err, "vmtp-node: unknown command '%s' (expected server, tcp, udp, rr or icmp; --help)\n", c);
+        fprintf(err, "vmtp-node: unknown command '%s' (expected server, tcp, udp, rr, icmp or agent; --help)\n", c);
         return 2;
     }
     s_defaults(o, cmd);
@@ -288,7 +299,7 @@ int cli_parse(int argc, char **argv, cli_opts_t *o, FILE *out, FILE *err)
             return 1;
         }
         if (a[0] != '-' || !a[1]) {
-            if (cmd == CMD_SERVER || o->target) {
+            if (cmd == CMD_SERVER || cmd == CMD_AGENT || o->target) {
                 fprintf(err, "vmtp-node %s: unexpected argument '%s'\n", cli_cmd_name(cmd), a);
                 return 2;
             }
@@ -336,12 +347,16 @@ int cli_parse(int argc, char **argv, cli_opts_t *o, FILE *out, FILE *err)
         if (!strcmp(p->name, "--rate"))
             o->rate_set = true;
     }
-    if (cmd != CMD_SERVER && !o->target) {
+    if (cmd != CMD_SERVER && cmd != CMD_AGENT && !o->target) {
         fprintf(err, "vmtp-node %s: missing TARGET (the server's address)\n", cli_cmd_name(cmd));
         return 2;
     }
     if (o->ipv4 && o->ipv6) {
         fprintf(err, "vmtp-node: -4 and -6 exclude each other\n");
+        return 2;
+    }
+    if (cmd != CMD_AGENT && !o->port) { /* only the agent may let the kernel pick */
+        fprintf(err, "vmtp-node %s: --port: '0' is out of range (1..65535)\n", cli_cmd_name(cmd));
         return 2;
     }
     if (cmd == CMD_UDP && !o->search)

@@ -2,6 +2,7 @@
  * parser, the validation messages and the help text (STYLE rule 8).
  *
  *   vmtp-node server [--port P] [--bind ADDR]
+ *   vmtp-node agent [--port P] [--bind ADDR] [--silence DUR] [--cleanup DIR]   (keys on stdin)
  *   vmtp-node tcp|udp|rr|icmp TARGET [options] [--json]
  */
 #ifndef VMTP_NODE_CLI_H
@@ -11,7 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-typedef enum { CMD_NONE = 0, CMD_SERVER, CMD_TCP, CMD_UDP, CMD_RR, CMD_ICMP } cli_cmd_t;
+typedef enum { CMD_NONE = 0, CMD_SERVER, CMD_TCP, CMD_UDP, CMD_RR, CMD_ICMP, CMD_AGENT } cli_cmd_t;
 
 /* Everything the command line can say. Defaults are filled by cli_parse per command. */
 typedef struct {
@@ -48,6 +49,9 @@ typedef struct {
     bool ipv4;                  /* -4: resolve the target as IPv4 */
     bool rate_set;              /* --rate was given */
     bool gso;                   /* udp: send with UDP GSO (UDP_SEGMENT) */
+    int64_t silence_ns;         /* agent: exit after the coordinator is silent this long */
+    const char *cleanup;        /* agent: working directory to remove on exit */
+    const char *host_id;        /* agent: identity to report instead of the machine id */
 } cli_opts_t;
 
 /* Parses argv. Returns 0 to run, 1 when help/version was printed (exit 0), or 2 after printing

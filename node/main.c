@@ -1,4 +1,5 @@
 /* main.c — vmtp-node: the standalone server and clients (ARCHITECTURE.md contract). */
+#include "agent.h"
 #include "cli.h"
 #include "dpclient.h"
 #include "dpserver.h"
@@ -248,7 +249,19 @@ int main(int argc, char **argv)
     int warm = tstamp_warm_up(100 * VMTP_NS_PER_MS);
     if (warm < 0)
         LOG_DEBUG("kernel RX timestamps not confirmed before the test: %s", strerror(-warm));
-    rc = o.cmd == CMD_SERVER ? s_server(&o) : s_client(&o);
+    if (o.cmd == CMD_AGENT) {
+        agent_cfg_t acfg = {.bind = o.bind,
+                            .port = (uint16_t)o.port,
+                            .silence_ns = o.silence_ns,
+                            .cleanup_dir = o.cleanup,
+                            .host_id = o.host_id,
+                            .keys = stdin,
+                            .announce = stdout,
+                            .stop = &s_stop};
+        rc = agent_run(&acfg);
+    } else {
+        rc = o.cmd == CMD_SERVER ? s_server(&o) : s_client(&o);
+    }
     if (warm >= 0)
         close(warm);
     return rc;

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define S_MAX_DEPTH 3      /* frame array > STRS array > string */
-#define S_MAX_ELEMS 4096   /* objects in one frame */
+#define S_MAX_DEPTH 3    /* frame array > STRS array > string */
+#define S_MAX_ELEMS 4096 /* objects in one frame */
 
 void proto_msg_init(proto_msg_t *m, proto_id_t id, uint64_t seq)
 {
@@ -85,11 +85,11 @@ void proto_msg_fini(proto_msg_t *m)
 /* ---- encoding ---------------------------------------------------------------------------- */
 
 typedef struct {
-    msgpack_packer pk;  /* packer into sb */
-    const char *msg;    /* message name, for errors */
-    char *why;          /* error text (not owned) */
-    size_t whycap;      /* its size */
-    int rc;             /* first error */
+    msgpack_packer pk; /* packer into sb */
+    const char *msg;   /* message name, for errors */
+    char *why;         /* error text (not owned) */
+    size_t whycap;     /* its size */
+    int rc;            /* first error */
 } s_enc_t;
 
 static void s_enc_fail(s_enc_t *e, const char *field, const char *what)
@@ -307,7 +307,7 @@ typedef struct {
     const char *msg;         /* message name */
     char *why;               /* not owned */
     size_t whycap;
-    int rc;                  /* first error */
+    int rc; /* first error */
 } s_dec_t;
 
 static const msgpack_object *s_next(s_dec_t *d) { return &d->o[d->i++]; }
@@ -339,15 +339,13 @@ static void s_get_uint(s_dec_t *d, const char *f, uint64_t *out, uint64_t lo, ui
 {
     const msgpack_object *o = s_next(d);
     uint64_t v;
-    if (!s_get_u64(o, &v))
-        {
+    if (!s_get_u64(o, &v)) {
         s_dec_fail(d, f, "not an unsigned integer");
         return;
     }
-    if (v < lo || v > hi)
-        {
+    if (v < lo || v > hi) {
         s_dec_fail(d, f, "%llu is outside %llu..%llu", (unsigned long long)v, (unsigned long long)lo,
-                          (unsigned long long)hi);
+                   (unsigned long long)hi);
         return;
     }
     *out = v;
@@ -361,13 +359,11 @@ static void s_get_int(s_dec_t *d, const char *f, int64_t *out, int64_t lo, int64
         v = (int64_t)o->via.u64;
     else if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
         v = o->via.i64;
-    else
-        {
+    else {
         s_dec_fail(d, f, "not a signed 64-bit integer");
         return;
     }
-    if (v < lo || v > hi)
-        {
+    if (v < lo || v > hi) {
         s_dec_fail(d, f, "%lld is outside %lld..%lld", (long long)v, (long long)lo, (long long)hi);
         return;
     }
@@ -377,8 +373,7 @@ static void s_get_int(s_dec_t *d, const char *f, int64_t *out, int64_t lo, int64
 static void s_get_bool(s_dec_t *d, const char *f, bool *out)
 {
     const msgpack_object *o = s_next(d);
-    if (o->type != MSGPACK_OBJECT_BOOLEAN)
-        {
+    if (o->type != MSGPACK_OBJECT_BOOLEAN) {
         s_dec_fail(d, f, "not a boolean");
         return;
     }
@@ -387,19 +382,16 @@ static void s_get_bool(s_dec_t *d, const char *f, bool *out)
 
 static void s_copy_str(s_dec_t *d, const char *f, const msgpack_object *o, char *out, size_t lo, size_t hi)
 {
-    if (o->type != MSGPACK_OBJECT_STR)
-        {
+    if (o->type != MSGPACK_OBJECT_STR) {
         s_dec_fail(d, f, "not a string");
         return;
     }
     size_t n = o->via.str.size;
-    if (n < lo || n > hi)
-        {
+    if (n < lo || n > hi) {
         s_dec_fail(d, f, "%zu bytes, expected %zu..%zu", n, lo, hi);
         return;
     }
-    if (n && memchr(o->via.str.ptr, 0, n))
-        {
+    if (n && memchr(o->via.str.ptr, 0, n)) {
         s_dec_fail(d, f, "a NUL byte inside the string");
         return;
     }
@@ -416,14 +408,12 @@ static void s_get_str(s_dec_t *d, const char *f, char *out, size_t lo, size_t hi
 static void s_get_bin(s_dec_t *d, const char *f, proto_bin_t *out, size_t hi)
 {
     const msgpack_object *o = s_next(d);
-    if (o->type != MSGPACK_OBJECT_BIN)
-        {
+    if (o->type != MSGPACK_OBJECT_BIN) {
         s_dec_fail(d, f, "not binary");
         return;
     }
     size_t n = o->via.bin.size;
-    if (n > hi)
-        {
+    if (n > hi) {
         s_dec_fail(d, f, "%zu bytes, at most %zu", n, hi);
         return;
     }
@@ -445,13 +435,11 @@ static void s_get_bin(s_dec_t *d, const char *f, proto_bin_t *out, size_t hi)
 static void s_get_strs(s_dec_t *d, const char *f, unsigned *n, size_t max_n, char *v, size_t stride, size_t hi)
 {
     const msgpack_object *o = s_next(d);
-    if (o->type != MSGPACK_OBJECT_ARRAY)
-        {
+    if (o->type != MSGPACK_OBJECT_ARRAY) {
         s_dec_fail(d, f, "not an array");
         return;
     }
-    if (o->via.array.size > max_n)
-        {
+    if (o->via.array.size > max_n) {
         s_dec_fail(d, f, "%u strings, at most %zu", o->via.array.size, max_n);
         return;
     }

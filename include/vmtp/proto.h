@@ -28,8 +28,8 @@
 #define PROTO_STORE_BIN(name, a, b) proto_bin_t name;
 #define PROTO_STORE_STRS(name, a, b)                                                                                   \
     struct {                                                                                                           \
-        unsigned n;           /* strings in use */                                                                     \
-        char v[a][(b) + 1];   /* the strings */                                                                        \
+        unsigned n;         /* strings in use */                                                                       \
+        char v[a][(b) + 1]; /* the strings */                                                                          \
     } name;
 #define PROTO_FIELD_STORE(kind, name, a, b, doc) PROTO_STORE_##kind(name, a, b)
 
