@@ -36,8 +36,9 @@ typedef struct {
 
 #define O(f) offsetof(cli_opts_t, f)
 static const s_opt_t s_opts[] = {
-    {"--port", "-p", T_U64, O(port), 0, 65535, C_SERVER | C_DATA | C_AGENT, NULL, "PORT",
+    {"--port", "-p", T_U64, O(port), 1, 65535, C_SERVER | C_DATA, NULL, "PORT",
      "data port, TCP and UDP (default 5001)"},
+    {"--port", "-p", T_U64, O(port), 0, 65535, C_AGENT, NULL, "PORT", "control port (default 5002; 0 = any free one)"},
     {"--bind", "-B", T_STR, O(bind), 0, 0, C_SERVER | C_DATA | C_AGENT, NULL, "ADDR",
      "local address to use (server: to listen on)"},
     {"--time", "-t", T_DUR, O(time_ns), 1e6, 86400e9, C_TCP | C_UDP | C_RR, NULL, "DUR",
@@ -163,12 +164,19 @@ static void s_usage(FILE *f, cli_cmd_t cmd)
     }
 }
 
-static const s_opt_t *s_find(const char *name)
+/* The entry for an option name: the one that applies to cmd when the name has several (their
+ * bounds differ), else any, else NULL. */
+static const s_opt_t *s_find(const char *name, cli_cmd_t cmd)
 {
-    for (size_t i = 0; i < S_NOPTS; i++)
-        if (!strcmp(name, s_opts[i].name) || (s_opts[i].alias && !strcmp(name, s_opts[i].alias)))
+    const s_opt_t *any = NULL;
+    for (size_t i = 0; i < S_NOPTS; i++) {
+        if (strcmp(name, s_opts[i].name) && (!s_opts[i].alias || strcmp(name, s_opts[i].alias)))
+            continue;
+        if (s_opts[i].cmds & (1u << cmd))
             return &s_opts[i];
-    return NULL;
+        any = &s_opts[i];
+    }
+    return any;
 }
 
 static const char *s_kind(s_type_t t)
@@ -312,7 +320,7 @@ int cli_parse(int argc, char **argv, cli_opts_t *o, FILE *out, FILE *err)
         snprintf(name, sizeof name, "%.*s", eq ? (int)(eq - a) : (int)strlen(a), a);
         if (eq)
             val = eq + 1;
-        const s_opt_t *p = s_find(name);
+        const s_opt_t *p = s_find(name, cmd);
         if (!p) {
             fprintf(err, "vmtp-node %s: unknown option '%s' (vmtp-node %s --help lists them)\n", cli_cmd_name(cmd),
                     name, cli_cmd_name(cmd));
@@ -353,10 +361,6 @@ int cli_parse(int argc, char **argv, cli_opts_t *o, FILE *out, FILE *err)
     }
     if (o->ipv4 && o->ipv6) {
         fprintf(err, "vmtp-node: -4 and -6 exclude each other\n");
-        return 2;
-    }
-    if (cmd != CMD_AGENT && !o->port) { /* only the agent may let the kernel pick */
-        fprintf(err, "vmtp-node %s: --port: '0' is out of range (1..65535)\n", cli_cmd_name(cmd));
         return 2;
     }
     if (cmd == CMD_UDP && !o->search)
