@@ -45,4 +45,17 @@ for t in "tcp --time 0.5" "udp --rate 10M --time 0.5" "rr --count 200"; do
         fails=$((fails + 1))
     fi
 done
+# The agent too (ZeroMQ and CURVE linked in): it listens, announces its port, and leaves by itself
+# when no coordinator speaks to it. Any 40 Z85 characters make a valid CURVE key for this.
+key=0000000000000000000000000000000000000000
+start=$(date +%s)
+out=$(printf 'secret %s\ncoordinator %s\n' "$key" "$key" |
+    chroot "$root" /vmtp-node agent --bind 127.0.0.1 --port 0 --silence 1 2>"$root/agent.err")
+rc=$?
+if [[ $out == "ready port="* && $rc -eq 1 && $(($(date +%s) - start)) -lt 10 ]]; then
+    echo "ok: agent in an empty root: $out, left after 1 s of silence"
+else
+    echo "FAIL: agent in an empty root: exit $rc, '$out', $(cat "$root/agent.err")"
+    fails=$((fails + 1))
+fi
 [[ $fails -eq 0 ]]
