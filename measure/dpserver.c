@@ -87,7 +87,7 @@ static bool s_same_host(const sockaddr_any_t *a, const sockaddr_any_t *b)
 
 /* ---- listeners ---------------------------------------------------------------------------- */
 
-static int s_listen(dpserver_t *self, int family, int idx, const sockaddr_any_t *want, char *why, size_t cap)
+static int s_listen_once(dpserver_t *self, int family, int idx, const sockaddr_any_t *want, char *why, size_t cap)
 {
     sockaddr_any_t bound = *want;
     const sockaddr_any_t *addr = &bound;
@@ -135,6 +135,16 @@ static int s_listen(dpserver_t *self, int family, int idx, const sockaddr_any_t 
     self->udp[idx] = (s_ev_t){.kind = S_EV_UDP_LISTEN, .fd = u, .family_idx = idx};
     self->udp_addr[idx] = *addr;
     return 0;
+}
+
+/* Listens on TCP and UDP at want. With port 0 the UDP port of the number the kernel gave TCP may
+ * be taken (an ephemeral UDP socket of another program): then another TCP port is tried. */
+static int s_listen(dpserver_t *self, int family, int idx, const sockaddr_any_t *want, char *why, size_t cap)
+{
+    int rc = s_listen_once(self, family, idx, want, why, cap);
+    for (int tries = 1; rc == -EADDRINUSE && !sock_addr_port(want) && tries < 64; tries++)
+        rc = s_listen_once(self, family, idx, want, why, cap);
+    return rc;
 }
 
 static int s_epoll_add(dpserver_t *self, s_ev_t *ev)
