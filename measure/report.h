@@ -135,7 +135,8 @@ typedef struct {
     hist_t *turn_user;   /* user-space receive to send of the reply */
 
     /* every end */
-    int64_t data_start_real_ns; /* when this end's data phase began (its clock) */
+    int64_t data_start_real_ns; /* when this end's data phase began (its clock), as measured: a
+                                   scheduled start plus the engine's wake-up lag */
     uint8_t stamp_source;       /* tstamp_source_t: best stamp source this end used */
     cpu_usage_t cpu;            /* CPU use over the data phase */
 } report_t;

@@ -452,10 +452,13 @@ int rr_client_run(const flow_t *flow, bool tcp, report_t *out)
     cpu_sample(&cpu0);
     int64_t start = flow_start_mono(flow);
     int64_t end = start + spec->duration_ns;
+    int64_t began = 0; /* when the first request actually went: the scheduled start plus wake-up lag */
     if (!flow_sleep_until(flow, start))
         rc = -ECANCELED;
-    else
+    else {
+        began = clock_mono_ns();
         rc = spec->rr_mode == RR_MODE_ISOCHRONOUS ? s_isochronous(&c, start, end) : s_pingpong(&c, end);
+    }
     if (rc == 0 && out->rr_received)
         s_flush(&c);
     cpu_sample(&cpu1);
@@ -465,7 +468,7 @@ int rr_client_run(const flow_t *flow, bool tcp, report_t *out)
     out->rr_behind_max_ns = c.behind_max;
     out->clock_offset_ns = c.best_offset;
     out->clock_bound_ns = c.best_delay >= 0 ? (c.best_delay + 1) / 2 : -1;
-    out->data_start_real_ns = start + (clock_real_ns() - clock_mono_ns());
+    out->data_start_real_ns = (began ? began : start) + (clock_real_ns() - clock_mono_ns());
     out->socket_drops = tstamp_socket_drops(c.io.fd);
     out->role = ROLE_RR_CLIENT;
     bool kernel = out->rr_received && (double)c.paths >= RR_KERNEL_MIN_SHARE * (double)out->rr_received;

@@ -39,12 +39,13 @@ typedef struct {
 } s_stream_t;
 
 struct s_ctx {
-    const flow_t *flow;      /* not owned */
-    int64_t start_mono;      /* data phase start */
-    int64_t end_mono;        /* sender: stop writing at this time */
-    _Atomic int64_t t0_mono; /* receiver: first arrival on any stream (0 = none yet) */
-    const char *pattern;     /* sender: one write's bytes, shared by every stream (owned) */
-    s_stream_t *streams;     /* flow->nfds entries */
+    const flow_t *flow;         /* not owned */
+    int64_t start_mono;         /* data phase start */
+    int64_t end_mono;           /* sender: stop writing at this time */
+    _Atomic int64_t t0_mono;    /* receiver: first arrival on any stream (0 = none yet) */
+    _Atomic int64_t began_mono; /* sender: when the first stream woke to send (0 = none yet) */
+    const char *pattern;        /* sender: one write's bytes, shared by every stream (owned) */
+    s_stream_t *streams;        /* flow->nfds entries */
 };
 
 static bool s_stopped(const s_ctx_t *c) { return atomic_load(c->flow->stop); }
@@ -63,6 +64,8 @@ static void *s_send_worker(void *arg)
     uint32_t len = c->flow->spec->len;
     if (!flow_sleep_until(c->flow, c->start_mono))
         goto out;
+    int64_t zero = 0;
+    atomic_compare_exchange_strong(&c->began_mono, &zero, clock_mono_ns());
     while (!s_stopped(c) && clock_mono_ns() < c->end_mono) {
         ssize_t n = send(s->fd, c->pattern, len, MSG_NOSIGNAL);
         if (n < 0) {
@@ -273,7 +276,8 @@ int tcpflow_send(const flow_t *flow, report_t *out)
     cpu_sample(&cpu1);
     out->role = ROLE_SENDER;
     out->tx_bytes = c.streams ? s_sum_bytes(&c) : 0;
-    out->tx_start_real_ns = c.start_mono + real_minus_mono;
+    int64_t began = atomic_load(&c.began_mono); /* measured: the schedule plus wake-up lag */
+    out->tx_start_real_ns = (began ? began : c.start_mono) + real_minus_mono;
     out->data_start_real_ns = out->tx_start_real_ns;
     out->tx_end_real_ns = clock_mono_ns() + real_minus_mono;
     if (c.streams)

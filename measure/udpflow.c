@@ -160,6 +160,7 @@ int udpflow_send(const flow_t *flow, report_t *out)
     cpu_sample_t cpu0, cpu1;
     cpu_sample(&cpu0);
     bool go = flow_sleep_until(flow, start);
+    int64_t began = go ? clock_mono_ns() : start; /* measured: the schedule plus wake-up lag */
     int64_t run0 = 0, wait0 = 0, run1 = 0, wait1 = 0;
     /* Backpressure: how often the kernel held half our send buffer in a queue below us. */
     uint64_t batches = 0, backlog_samples = 0, backlog_full = 0;
@@ -245,7 +246,7 @@ int udpflow_send(const flow_t *flow, report_t *out)
     out->tx_bytes = sent * spec->len;
     out->tx_errors = errors;
     out->tx_start_real_ns = first_real ? first_real : start + real_minus_mono;
-    out->data_start_real_ns = start + real_minus_mono;
+    out->data_start_real_ns = began + real_minus_mono;
     out->tx_end_real_ns = last_mono + real_minus_mono;
     cpu_diff(&cpu0, &cpu1, &out->cpu);
     s_tx_fini(&tx);
