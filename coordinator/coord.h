@@ -30,11 +30,11 @@ typedef struct coord_node coord_node_t;
 #define COORD_KEY_SIZE 41
 
 typedef struct {
-    const char *run_id;          /* this run's id, sent in HELLO (not owned; may be NULL) */
-    uint32_t heartbeat_ms;       /* heartbeat period both ways (0 = 1000) */
-    uint32_t silence_ms;         /* a node silent this long is lost; agents exit after it (0 = 5000) */
-    int64_t request_timeout_ns;  /* bound on HELLO, LISTEN and CLOCK answers (0 = 10 s) */
-    bool signals;                /* block SIGINT/SIGTERM and watch them with a signalfd */
+    const char *run_id;         /* this run's id, sent in HELLO (not owned; may be NULL) */
+    uint32_t heartbeat_ms;      /* heartbeat period both ways (0 = 1000) */
+    uint32_t silence_ms;        /* a node silent this long is lost; agents exit after it (0 = 5000) */
+    int64_t request_timeout_ns; /* bound on HELLO, LISTEN and CLOCK answers (0 = 10 s) */
+    bool signals;               /* block SIGINT/SIGTERM and watch them with a signalfd */
 } coord_cfg_t;
 
 typedef enum {
@@ -46,17 +46,17 @@ typedef enum {
 
 /* A finished test, as the node reported it. */
 typedef struct {
-    uint64_t test_id;           /* the test */
-    int status;                 /* 0, or -errno (node lost: -ENOTCONN) */
-    char error[513];            /* why it failed */
-    dp_result_t res;            /* both ends' reports and intervals (owned by the coordinator; valid
-                                   during the callback only: take what you need, or coord_result_take) */
+    uint64_t test_id; /* the test */
+    int status;       /* 0, or -errno (node lost: -ENOTCONN) */
+    char error[513];  /* why it failed */
+    dp_result_t res;  /* both ends' reports and intervals (owned by the coordinator; valid
+                         during the callback only: take what you need, or coord_result_take) */
 } coord_result_t;
 
 typedef void (*coord_hello_fn)(coord_node_t *n, int status, void *arg);
 typedef void (*coord_listen_fn)(coord_node_t *n, int status, uint16_t port, void *arg);
 typedef void (*coord_interval_fn)(coord_node_t *n, uint64_t test_id, const interval_t *iv, bool remote, void *arg);
-typedef void (*coord_result_fn)(coord_node_t *n, const coord_result_t *r, void *arg);
+typedef void (*coord_result_fn)(coord_node_t *n, coord_result_t *r, void *arg);
 typedef void (*coord_clock_fn)(coord_node_t *n, int status, const proto_clock_t *c, void *arg);
 
 /* Makes a coordinator with its own CURVE key pair. Returns NULL with -errno in *err. */
@@ -104,8 +104,11 @@ int coord_clock(coord_node_t *n, const char *peer, uint16_t port, uint32_t count
 /* A coordinator CLOCK_REALTIME instant in n's clock (by coord_node_offset_ns). */
 int64_t coord_node_time(const coord_node_t *n, int64_t coord_real_ns);
 
+/* A node CLOCK_REALTIME instant in the coordinator's clock (the inverse of coord_node_time). */
+int64_t coord_time_of_node(const coord_node_t *n, int64_t node_real_ns);
+
 /* Moves the result's dp_result_t out of r (the callback's r) into *out; the caller owns it then. */
-void coord_result_take(const coord_result_t *r, dp_result_t *out);
+void coord_result_take(coord_result_t *r, dp_result_t *out);
 
 /* Runs the loop once: waits at most timeout_ns (< 0 = until the next timer) for sockets, signals
  * and timers, and calls the callbacks due. Returns 0, -EINTR when SIGINT or SIGTERM arrived (with
@@ -114,5 +117,8 @@ int coord_poll(coord_t *self, int64_t timeout_ns);
 
 /* Requests and tests still pending on any node. */
 unsigned coord_pending(const coord_t *self);
+
+/* The last signal coord_poll saw (SIGINT or SIGTERM; 0 = none). */
+int coord_last_signal(const coord_t *self);
 
 #endif

@@ -1,0 +1,747 @@
+/* test_coord.c — the coordinator core against real `vmtp-node agent` processes on loopback.
+ *
+ * Usage: test_coord BINDIR CASE...   (BINDIR holds vmtp-node)
+ *   basic     HELLO (identity, clock offset), LISTEN, RUN (tcp, udp, rr) with INTERVALs and both
+ *             ends' reports, STOP, CLOCK on the data path
+ *   keys      an agent refuses a coordinator with another key; a wrong node key fails the connect
+ *   orphan    the coordinator is killed (SIGKILL): its agent exits within its silence bound and
+ *             removes its working directory
+ *   kill      an agent killed mid-test fails its own test (-ENOTCONN, with a reason) within a bound
+ *             while the other node's test completes
+ *   scale N   N agents (N/2 pairs) run an isochronous UDP RR test starting at one absolute time;
+ *             checks every start against the schedule, the merged histograms, and the wall time;
+ *             prints the start skew, the time past the test's end, and the coordinator's peak RSS
+ * Exit 0 pass, 1 fail. Agents are this process's children, bound to 127.0.0.1; every one is
+ * ended (by its PID) before exit.
+ */
+#include "../unit/check.h"
+#include "coord.h"
+#include "vmtp/clock.h"
+#include "vmtp/hist.h"
+#include "vmtp/log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define T_MAX_AGENTS 512
+#define T_SILENCE_MS 2000u /* agents' silence bound in these tests */
+
+static char t_node_bin[PATH_MAX]; /* vmtp-node */
+
+/* ---- agents ------------------------------------------------------------------------------------ */
+
+typedef struct {
+    pid_t pid;                /* the agent process (0 = none) */
+    int port;                 /* its control port */
+    char pub[COORD_KEY_SIZE]; /* its public key */
+    char dir[64];             /* its working directory (removed by the agent on exit) */
+    char endpoint[64];        /* tcp://127.0.0.1:port */
+    coord_node_t *node;       /* the coordinator's session with it */
+    int hello_status;         /* done callback's status (1 = not yet) */
+} t_agent_t;
+
+static t_agent_t t_agents[T_MAX_AGENTS];
+static unsigned t_n_agents;
+
+/* Starts an agent admitting coordinator key coord_pub; fills *a. Returns 0 or -1. */
+static int t_agent_start(t_agent_t *a, const char *coord_pub, const char *host_id)
+{
+    char sec[COORD_KEY_SIZE];
+    memset(a, 0, sizeof *a);
+    a->hello_status = 1;
+    if (coord_keypair(a->pub, sec) < 0)
+        return -1;
+    snprintf(a->dir, sizeof a->dir, "/tmp/vmtp-test-coord-XXXXXX");
+    if (!mkdtemp(a->dir))
+        return -1;
+    int in[2], out[2];
+    if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        dup2(in[0], 0);
+        dup2(out[1], 1);
+        char silence[32];
+        snprintf(silence, sizeof silence, "%u", 3u);
+        execl(t_node_bin, "vmtp-node", "agent", "--port", "0", "--bind", "127.0.0.1", "--silence", silence, "--cleanup",
+              a->dir, "--host-id", host_id, (char *)NULL);
+        _exit(127);
+    }
+    close(in[0]);
+    close(out[1]);
+    a->pid = pid;
+    char keys[200];
+    int kl = snprintf(keys, sizeof keys, "secret %s\ncoordinator %s\n", sec, coord_pub);
+    ssize_t w = write(in[1], keys, (size_t)kl);
+    close(in[1]);
+    memset(sec, 0, sizeof sec);
+    memset(keys, 0, sizeof keys);
+    char line[128] = "";
+    size_t got = 0;
+    int64_t end = clock_mono_ns() + 20 * VMTP_NS_PER_S;
+    while (w == kl && got < sizeof line - 1 && !memchr(line, '\n', got) && clock_mono_ns() < end) {
+        struct pollfd p = {.fd = out[0], .events = POLLIN};
+        if (poll(&p, 1, 200) <= 0)
+            continue;
+        ssize_t r = read(out[0], line + got, sizeof line - 1 - got);
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+        line[got] = 0;
+    }
+    close(out[0]);
+    if (sscanf(line, "ready port=%d", &a->port) != 1) {
+        fprintf(stderr, "agent %d did not announce itself: '%s'\n", (int)pid, line);
+        return -1;
+    }
+    snprintf(a->endpoint, sizeof a->endpoint, "tcp://127.0.0.1:%d", a->port);
+    return 0;
+}
+
+/* Waits at most timeout_ns for the agent to exit; returns its wait status, or -1 (still running). */
+static int t_agent_wait(t_agent_t *a, int64_t timeout_ns)
+{
+    int64_t end = clock_mono_ns() + timeout_ns;
+    for (;;) {
+        int st = 0;
+        pid_t r = waitpid(a->pid, &st, WNOHANG);
+        if (r == a->pid) {
+            a->pid = 0;
+            return st;
+        }
+        if (r < 0 || clock_mono_ns() >= end)
+            return -1;
+        usleep(20000);
+    }
+}
+
+/* Ends every agent still running (TERM, then KILL), by PID. */
+static void t_agents_reap(void)
+{
+    for (unsigned i = 0; i < t_n_agents; i++)
+        if (t_agents[i].pid > 0)
+            kill(t_agents[i].pid, SIGTERM);
+    for (unsigned i = 0; i < t_n_agents; i++)
+        if (t_agents[i].pid > 0 && t_agent_wait(&t_agents[i], 5 * VMTP_NS_PER_S) == -1) {
+            kill(t_agents[i].pid, SIGKILL);
+            t_agent_wait(&t_agents[i], 5 * VMTP_NS_PER_S);
+        }
+    t_n_agents = 0;
+}
+
+static bool t_dir_exists(const char *dir)
+{
+    struct stat st;
+    return stat(dir, &st) == 0;
+}
+
+/* ---- coordinator helpers ----------------------------------------------------------------------- */
+
+static void t_on_hello(coord_node_t *n, int status, void *arg)
+{
+    (void)n;
+    ((t_agent_t *)arg)->hello_status = status;
+}
+
+/* Polls until *flag != sentinel or the timeout passes. Returns true when it changed. */
+static bool t_poll_until(coord_t *c, const int *flag, int sentinel, int64_t timeout_ns)
+{
+    int64_t end = clock_mono_ns() + timeout_ns;
+    while (*flag == sentinel && clock_mono_ns() < end)
+        coord_poll(c, 50 * VMTP_NS_PER_MS);
+    return *flag != sentinel;
+}
+
+static coord_t *t_coord(unsigned silence_ms)
+{
+    int err = 0;
+    coord_cfg_t cfg = {.run_id = "test-run-1", .heartbeat_ms = 250, .silence_ms = silence_ms};
+    coord_t *c = coord_new(&cfg, &err);
+    CHECK(c != NULL, "coord_new: %s", strerror(-err));
+    return c;
+}
+
+/* Starts n agents for c and connects to them; returns how many became READY. */
+static unsigned t_start_and_connect(coord_t *c, unsigned first, unsigned n)
+{
+    for (unsigned i = first; i < first + n; i++) {
+        char hid[32];
+        snprintf(hid, sizeof hid, "host-%u", i);
+        if (t_agent_start(&t_agents[i], coord_public_key(c), hid) < 0) {
+            CHECK(0, "agent %u did not start", i);
+            return 0;
+        }
+        t_n_agents = i + 1;
+        int err = 0;
+        char name[32];
+        snprintf(name, sizeof name, "agent%u", i);
+        t_agents[i].node =
+            coord_add_node(c, name, t_agents[i].endpoint, t_agents[i].pub, t_on_hello, &t_agents[i], &err);
+        CHECK(t_agents[i].node != NULL, "coord_add_node: %s", strerror(-err));
+        if (!t_agents[i].node)
+            return 0;
+    }
+    int64_t end = clock_mono_ns() + 30 * VMTP_NS_PER_S;
+    unsigned ready = 0;
+    while (clock_mono_ns() < end) {
+        ready = 0;
+        unsigned done = 0;
+        for (unsigned i = first; i < first + n; i++) {
+            done += t_agents[i].hello_status != 1;
+            ready += t_agents[i].hello_status == 0;
+        }
+        if (done == n)
+            break;
+        coord_poll(c, 50 * VMTP_NS_PER_MS);
+    }
+    return ready;
+}
+
+typedef struct {
+    int status;            /* 1 = pending */
+    uint16_t port;         /* LISTEN */
+    int64_t at;            /* monotonic time of the answer */
+    coord_result_t res;    /* RUN: copy of the header */
+    dp_result_t dp;        /* RUN: taken */
+    unsigned intervals[2]; /* RUN: local, remote INTERVALs seen */
+    proto_clock_t clock;   /* CLOCK */
+} t_wait_t;
+
+static void t_on_listen(coord_node_t *n, int status, uint16_t port, void *arg)
+{
+    (void)n;
+    t_wait_t *w = arg;
+    w->port = port;
+    w->at = clock_mono_ns();
+    w->status = status;
+}
+
+static void t_on_interval(coord_node_t *n, uint64_t test_id, const interval_t *iv, bool remote, void *arg)
+{
+    (void)n;
+    (void)test_id;
+    (void)iv;
+    ((t_wait_t *)arg)->intervals[remote]++;
+}
+
+static void t_on_result(coord_node_t *n, coord_result_t *r, void *arg)
+{
+    (void)n;
+    t_wait_t *w = arg;
+    w->res = *r;
+    memset(&w->res.res, 0, sizeof w->res.res);
+    coord_result_take(r, &w->dp);
+    w->at = clock_mono_ns();
+    w->status = r->status;
+}
+
+static void t_on_clock(coord_node_t *n, int status, const proto_clock_t *c, void *arg)
+{
+    (void)n;
+    t_wait_t *w = arg;
+    if (c)
+        w->clock = *c;
+    w->at = clock_mono_ns();
+    w->status = status;
+}
+
+/* LISTEN on agent a (port 0); returns the port or 0. */
+static uint16_t t_listen(coord_t *c, t_agent_t *a)
+{
+    t_wait_t w = {.status = 1};
+    int rc = coord_listen(a->node, 0, "127.0.0.1", t_on_listen, &w);
+    CHECK(rc == 0, "coord_listen: %s", strerror(-rc));
+    if (rc < 0)
+        return 0;
+    CHECK(t_poll_until(c, &w.status, 1, 10 * VMTP_NS_PER_S), "no LISTEN answer");
+    CHECK(w.status == 0 && w.port > 0, "LISTEN: status %d port %u", w.status, w.port);
+    return w.status == 0 ? w.port : 0;
+}
+
+/* ---- cases ------------------------------------------------------------------------------------- */
+
+static void t_case_basic(void)
+{
+    coord_t *c = t_coord(T_SILENCE_MS);
+    if (!c)
+        return;
+    unsigned ready = t_start_and_connect(c, 0, 2);
+    CHECK(ready == 2, "%u of 2 agents ready", ready);
+    if (ready != 2)
+        goto out;
+    coord_node_t *a = t_agents[0].node, *b = t_agents[1].node;
+    const proto_hello_t *h = coord_node_hello(a);
+    CHECK(coord_node_state(a) == COORD_NODE_READY, "state %d", coord_node_state(a));
+    CHECK(!strcmp(h->role, "node"), "role '%s'", h->role);
+    CHECK(!strcmp(h->run_id, "test-run-1"), "run_id echoed: '%s'", h->run_id);
+    CHECK(!strcmp(h->host_id, "host-0"), "host_id '%s'", h->host_id);
+    CHECK(h->kernel[0] && h->hostname[0] && h->ncpu >= 1, "kernel '%s' hostname '%s' ncpu %" PRIu64, h->kernel,
+          h->hostname, h->ncpu);
+    CHECK((h->stamping & 3) == 3, "software RX and TX stamping reported: %" PRIu64, h->stamping);
+    bool lo = false;
+    for (unsigned i = 0; i < h->addrs.n; i++)
+        lo |= strstr(h->addrs.v[i], " 127.0.0.1/8") != NULL;
+    CHECK(lo, "HELLO lists the loopback address (%u addresses)", h->addrs.n);
+    int64_t bound = 0, off = coord_node_offset_ns(a, &bound);
+    /* Same machine, same clock: the true offset is 0, so |offset| <= bound must hold. */
+    CHECK(bound > 0 && bound < 50 * VMTP_NS_PER_MS, "HELLO offset bound %" PRId64 " ns", bound);
+    CHECK(off <= bound && -off <= bound, "offset %" PRId64 " ns outside its bound %" PRId64 " ns", off, bound);
+    printf("basic: HELLO offset %" PRId64 " ns +- %" PRId64 " ns\n", off, bound);
+
+    uint16_t port = t_listen(c, &t_agents[0]);
+    if (!port)
+        goto out;
+    /* A second LISTEN on the same port is answered with that port (idempotent). */
+    t_wait_t w2 = {.status = 1};
+    CHECK(coord_listen(a, port, "127.0.0.1", t_on_listen, &w2) == 0, "second LISTEN");
+    t_poll_until(c, &w2.status, 1, 10 * VMTP_NS_PER_S);
+    CHECK(w2.status == 0 && w2.port == port, "second LISTEN: %d %u", w2.status, w2.port);
+
+    /* tcp, udp and rr through the agents, with progress. */
+    const test_spec_t specs[] = {
+        {.proto = TEST_TCP,
+         .streams = 1,
+         .len = 65536,
+         .duration_ns = VMTP_NS_PER_S,
+         .interval_ns = 200 * VMTP_NS_PER_MS},
+        {.proto = TEST_UDP,
+         .streams = 1,
+         .len = 1024,
+         .rate_bps = 50000000,
+         .duration_ns = VMTP_NS_PER_S,
+         .interval_ns = 200 * VMTP_NS_PER_MS},
+        {.proto = TEST_RR_UDP,
+         .streams = 1,
+         .len = 64,
+         .rr_count = 500,
+         .rr_timeout_ns = VMTP_NS_PER_S,
+         .duration_ns = 10 * VMTP_NS_PER_S},
+    };
+    for (size_t k = 0; k < sizeof specs / sizeof specs[0]; k++) {
+        t_wait_t w = {.status = 1};
+        int64_t id = coord_run(b, "127.0.0.1", port, &specs[k], t_on_interval, t_on_result, &w);
+        CHECK(id > 0, "coord_run %zu: %s", k, strerror((int)-id));
+        if (id <= 0)
+            continue;
+        CHECK(t_poll_until(c, &w.status, 1, 30 * VMTP_NS_PER_S), "test %zu: no RESULT in 30 s", k);
+        CHECK(w.status == 0, "test %zu: status %d: %s", k, w.status, w.res.error);
+        CHECK(w.res.test_id == (uint64_t)id, "test id %" PRIu64 " vs %" PRId64, w.res.test_id, id);
+        if (w.status == 0) {
+            const report_t *L = &w.dp.local, *R = &w.dp.remote;
+            if (specs[k].proto == TEST_RR_UDP) {
+                CHECK(L->rr_sent == 500 && L->rr_received == 500, "rr %" PRIu64 "/%" PRIu64, L->rr_sent,
+                      L->rr_received);
+                CHECK(L->rtt_user && hist_count(L->rtt_user) == 500, "rr histogram carried");
+                CHECK(R->reflected == 500, "reflector answered %" PRIu64, R->reflected);
+                CHECK(L->clock_bound_ns >= 0 && llabs(L->clock_offset_ns) <= L->clock_bound_ns + 1000,
+                      "rr clock offset %" PRId64 " +- %" PRId64, L->clock_offset_ns, L->clock_bound_ns);
+            } else {
+                CHECK(L->tx_bytes > 0 && R->rx_bytes > 0, "bytes sent %" PRIu64 " received %" PRIu64, L->tx_bytes,
+                      R->rx_bytes);
+                CHECK(w.intervals[0] >= 3 && w.intervals[1] >= 3, "INTERVALs relayed: local %u remote %u",
+                      w.intervals[0], w.intervals[1]);
+                CHECK(w.dp.n_local_iv == w.intervals[0] && w.dp.n_remote_iv == w.intervals[1],
+                      "intervals kept in the result: %zu %zu", w.dp.n_local_iv, w.dp.n_remote_iv);
+            }
+            CHECK(w.dp.server_id[0] != 0, "server id carried");
+            CHECK(w.dp.start_real_ns > 0, "start time carried");
+        }
+        dp_result_fini(&w.dp);
+    }
+
+    /* STOP ends a long test at once; the node still reports. */
+    {
+        test_spec_t long_tcp = {.proto = TEST_TCP, .streams = 1, .len = 65536, .duration_ns = 60 * VMTP_NS_PER_S};
+        t_wait_t w = {.status = 1};
+        int64_t id = coord_run(b, "127.0.0.1", port, &long_tcp, NULL, t_on_result, &w);
+        CHECK(id > 0, "coord_run (long)");
+        int64_t t0 = clock_mono_ns();
+        int never = 1;
+        t_poll_until(c, &never, 1, 700 * VMTP_NS_PER_MS);
+        int64_t ts = clock_mono_ns();
+        CHECK(coord_stop(c, (uint64_t)id) == 0, "coord_stop");
+        CHECK(coord_stop(c, 999999) == -ENOENT, "coord_stop of an unknown test");
+        CHECK(t_poll_until(c, &w.status, 1, 10 * VMTP_NS_PER_S), "no RESULT after STOP");
+        printf("basic: STOP answered by a RESULT %.0f ms later (status %d%s%s)\n", (double)(w.at - ts) / 1e6, w.status,
+               w.status ? ": " : "", w.res.error);
+        CHECK(w.at - ts < 5 * VMTP_NS_PER_S, "RESULT %.2f s after STOP", (double)(w.at - ts) / 1e9);
+        CHECK(w.at - t0 < 10 * VMTP_NS_PER_S, "stopped test took %.2f s", (double)(w.at - t0) / 1e9);
+        dp_result_fini(&w.dp);
+    }
+
+    /* CLOCK on the data path: same machine, so the truth is 0 and must sit inside the bound. */
+    {
+        t_wait_t w = {.status = 1};
+        int rc = coord_clock(b, "127.0.0.1", port, 200, 500 * VMTP_NS_PER_US, t_on_clock, &w);
+        CHECK(rc == 0, "coord_clock: %s", strerror(-rc));
+        CHECK(t_poll_until(c, &w.status, 1, 20 * VMTP_NS_PER_S), "no CLOCK answer");
+        CHECK(w.status == 0, "CLOCK status %d", w.status);
+        if (w.status == 0) {
+            printf("basic: CLOCK offset %" PRId64 " ns +- %" PRId64 " ns from %" PRIu64 " exchanges\n",
+                   w.clock.offset_ns, w.clock.bound_ns, w.clock.samples);
+            CHECK(w.clock.samples > 100, "samples %" PRIu64, w.clock.samples);
+            CHECK(w.clock.bound_ns > 0 && w.clock.bound_ns < VMTP_NS_PER_MS, "bound %" PRId64, w.clock.bound_ns);
+            CHECK(llabs(w.clock.offset_ns) <= w.clock.bound_ns + 1000, "offset %" PRId64 " outside bound %" PRId64,
+                  w.clock.offset_ns, w.clock.bound_ns);
+        }
+    }
+
+    /* A request the node refuses comes back as an error through the callback. */
+    {
+        t_wait_t w = {.status = 1};
+        int rc = coord_listen(a, (uint16_t)(port == 65535 ? 65534 : port + 1), "127.0.0.1", t_on_listen, &w);
+        CHECK(rc == 0, "coord_listen (other port)");
+        t_poll_until(c, &w.status, 1, 10 * VMTP_NS_PER_S);
+        CHECK(w.status == -EBUSY, "LISTEN on a second port: status %d (expected -EBUSY)", w.status);
+    }
+    CHECK(coord_pending(c) == 0, "%u requests still pending", coord_pending(c));
+out:
+    coord_destroy(&c);
+    /* BYE makes both agents exit 0 and remove their directories. */
+    for (unsigned i = 0; i < t_n_agents; i++) {
+        int st = t_agent_wait(&t_agents[i], 5 * VMTP_NS_PER_S);
+        CHECK(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "agent %u after BYE: status %d", i, st);
+        CHECK(!t_dir_exists(t_agents[i].dir), "agent %u left %s", i, t_agents[i].dir);
+    }
+    t_agents_reap();
+}
+
+static void t_case_keys(void)
+{
+    coord_t *c = t_coord(T_SILENCE_MS);
+    if (!c)
+        return;
+    /* The agent admits another coordinator's key only. */
+    char other_pub[COORD_KEY_SIZE], other_sec[COORD_KEY_SIZE];
+    coord_keypair(other_pub, other_sec);
+    t_agent_t *a = &t_agents[0];
+    CHECK(t_agent_start(a, other_pub, "host-k") == 0, "agent start");
+    t_n_agents = 1;
+    int err = 0;
+    int64_t t0 = clock_mono_ns();
+    a->node = coord_add_node(c, "wrongkey", a->endpoint, a->pub, t_on_hello, a, &err);
+    CHECK(a->node != NULL, "coord_add_node");
+    if (a->node) {
+        t_poll_until(c, &a->hello_status, 1, 15 * VMTP_NS_PER_S);
+        printf("keys: refused in %.0f ms: %s\n", (double)(clock_mono_ns() - t0) / 1e6, coord_node_reason(a->node));
+        CHECK(a->hello_status < 0, "connect with a key the agent does not admit: status %d", a->hello_status);
+        CHECK(coord_node_state(a->node) == COORD_NODE_LOST, "state %d", coord_node_state(a->node));
+        CHECK(strstr(coord_node_reason(a->node), "refused our CURVE key") != NULL, "reason: %s",
+              coord_node_reason(a->node));
+        CHECK(clock_mono_ns() - t0 < 5 * VMTP_NS_PER_S, "refusal took %.1f s", (double)(clock_mono_ns() - t0) / 1e9);
+    }
+    /* The refused agent is unharmed and leaves by itself (it never heard its coordinator). */
+    int st = t_agent_wait(a, 10 * VMTP_NS_PER_S);
+    CHECK(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 1, "refused agent's exit: status %d", st);
+    CHECK(!t_dir_exists(a->dir), "refused agent left %s", a->dir);
+
+    /* A node key that is not the agent's: the handshake fails, quickly and with a reason. */
+    t_agent_t *b = &t_agents[1];
+    CHECK(t_agent_start(b, coord_public_key(c), "host-k2") == 0, "agent start");
+    t_n_agents = 2;
+    char wrong_pub[COORD_KEY_SIZE], wrong_sec[COORD_KEY_SIZE];
+    coord_keypair(wrong_pub, wrong_sec);
+    t0 = clock_mono_ns();
+    b->node = coord_add_node(c, "wrongnode", b->endpoint, wrong_pub, t_on_hello, b, &err);
+    CHECK(b->node != NULL, "coord_add_node");
+    if (b->node) {
+        t_poll_until(c, &b->hello_status, 1, 15 * VMTP_NS_PER_S);
+        printf("keys: wrong node key failed in %.0f ms: %s\n", (double)(clock_mono_ns() - t0) / 1e6,
+               coord_node_reason(b->node));
+        CHECK(b->hello_status < 0, "connect with a wrong node key: status %d", b->hello_status);
+    }
+    /* Requests on a lost node are refused at once. */
+    if (b->node) {
+        test_spec_t s = {.proto = TEST_TCP, .streams = 1, .len = 1000, .duration_ns = VMTP_NS_PER_S};
+        CHECK(coord_run(b->node, "127.0.0.1", 5001, &s, NULL, t_on_result, NULL) == -ENOTCONN, "RUN on a lost node");
+    }
+    coord_destroy(&c);
+    t_agents_reap();
+}
+
+/* The coordinator dies without a word: the agent must leave by itself. */
+static void t_case_orphan(void)
+{
+    int to_child[2], to_parent[2];
+    if (pipe(to_child) < 0 || pipe(to_parent) < 0) {
+        CHECK(0, "pipe");
+        return;
+    }
+    pid_t coord_pid = fork();
+    if (coord_pid == 0) {
+        /* The child: a coordinator that connects and then just waits to be killed. */
+        close(to_child[1]);
+        close(to_parent[0]);
+        coord_t *c = t_coord(T_SILENCE_MS);
+        if (!c)
+            _exit(3);
+        char buf[200];
+        (void)!write(to_parent[1], coord_public_key(c), COORD_KEY_LEN);
+        ssize_t r = read(to_child[0], buf, sizeof buf - 1);
+        if (r <= 0)
+            _exit(3);
+        buf[r] = 0;
+        char ep[100], pub[COORD_KEY_SIZE];
+        if (sscanf(buf, "%99s %40s", ep, pub) != 2)
+            _exit(3);
+        t_agent_t a = {.hello_status = 1};
+        int err = 0;
+        a.node = coord_add_node(c, "orphan", ep, pub, t_on_hello, &a, &err);
+        if (!a.node || !t_poll_until(c, &a.hello_status, 1, 10 * VMTP_NS_PER_S) || a.hello_status != 0)
+            _exit(4);
+        (void)!write(to_parent[1], "R", 1);
+        for (;;)
+            coord_poll(c, VMTP_NS_PER_S);
+    }
+    close(to_child[0]);
+    close(to_parent[1]);
+    char coord_pub[COORD_KEY_SIZE] = "";
+    if (read(to_parent[0], coord_pub, COORD_KEY_LEN) != COORD_KEY_LEN) {
+        CHECK(0, "coordinator child did not start");
+        kill(coord_pid, SIGKILL);
+        waitpid(coord_pid, NULL, 0);
+        return;
+    }
+    t_agent_t *a = &t_agents[0];
+    CHECK(t_agent_start(a, coord_pub, "host-o") == 0, "agent start");
+    t_n_agents = 1;
+    char msg[200];
+    int ml = snprintf(msg, sizeof msg, "%s %s\n", a->endpoint, a->pub);
+    (void)!write(to_child[1], msg, (size_t)ml);
+    char ok = 0;
+    struct pollfd p = {.fd = to_parent[0], .events = POLLIN};
+    if (poll(&p, 1, 15000) > 0)
+        (void)!read(to_parent[0], &ok, 1);
+    CHECK(ok == 'R', "the coordinator child connected to the agent");
+    /* Let a few heartbeats pass: the agent now runs on the coordinator's silence bound. */
+    usleep(600000);
+    kill(coord_pid, SIGKILL);
+    int64_t t0 = clock_mono_ns();
+    waitpid(coord_pid, NULL, 0);
+    int st = t_agent_wait(a, (T_SILENCE_MS + 4000) * VMTP_NS_PER_MS);
+    double waited = (double)(clock_mono_ns() - t0) / 1e9;
+    printf("orphan: agent exited %.2f s after its coordinator was killed (silence bound %.1f s)\n", waited,
+           T_SILENCE_MS / 1000.0);
+    CHECK(st != -1, "agent still running %.1f s after its coordinator died", waited);
+    CHECK(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 1, "agent exit status %d (1 = coordinator silent)", st);
+    CHECK(waited >= T_SILENCE_MS / 1000.0 - 0.5, "agent left after %.2f s, before its bound", waited);
+    CHECK(!t_dir_exists(a->dir), "orphaned agent left %s", a->dir);
+    close(to_child[1]);
+    close(to_parent[0]);
+    t_agents_reap();
+}
+
+/* An agent killed mid-test fails its own test; the other test goes on. */
+static void t_case_kill(void)
+{
+    coord_t *c = t_coord(T_SILENCE_MS);
+    if (!c)
+        return;
+    unsigned ready = t_start_and_connect(c, 0, 3);
+    CHECK(ready == 3, "%u of 3 agents ready", ready);
+    uint16_t port = ready == 3 ? t_listen(c, &t_agents[0]) : 0;
+    if (!port)
+        goto out;
+    test_spec_t s = {.proto = TEST_TCP, .streams = 1, .len = 65536, .rate_bps = 0, .duration_ns = 4 * VMTP_NS_PER_S};
+    t_wait_t wb = {.status = 1}, wc = {.status = 1};
+    int64_t ib = coord_run(t_agents[1].node, "127.0.0.1", port, &s, NULL, t_on_result, &wb);
+    int64_t ic = coord_run(t_agents[2].node, "127.0.0.1", port, &s, NULL, t_on_result, &wc);
+    CHECK(ib > 0 && ic > 0, "coord_run");
+    int never = 1;
+    t_poll_until(c, &never, 1, VMTP_NS_PER_S);
+    kill(t_agents[2].pid, SIGKILL);
+    int64_t t0 = clock_mono_ns();
+    CHECK(t_poll_until(c, &wc.status, 1, (T_SILENCE_MS + 3000) * VMTP_NS_PER_MS), "no end for the killed node's test");
+    double lag = (double)(wc.at - t0) / 1e9;
+    printf("kill: the killed node's test failed %.3f s after the kill: %s\n", lag, wc.res.error);
+    CHECK(wc.status == -ENOTCONN, "killed node's test: status %d", wc.status);
+    CHECK(strstr(wc.res.error, "agent2") != NULL, "reason names the node: %s", wc.res.error);
+    CHECK(coord_node_state(t_agents[2].node) == COORD_NODE_LOST, "killed node state %d",
+          coord_node_state(t_agents[2].node));
+    CHECK(t_poll_until(c, &wb.status, 1, 30 * VMTP_NS_PER_S), "no RESULT for the other node");
+    CHECK(wb.status == 0, "the other node's test: %d %s", wb.status, wb.res.error);
+    CHECK(wb.status != 0 || wb.dp.remote.rx_bytes > 0, "the other test received data");
+    CHECK(coord_node_state(t_agents[1].node) == COORD_NODE_READY, "other node still ready");
+    dp_result_fini(&wb.dp);
+    dp_result_fini(&wc.dp);
+out:
+    coord_destroy(&c);
+    t_agents_reap();
+}
+
+static long t_self_hwm_kib(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long v = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "VmHWM: %ld kB", &v) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return v;
+}
+
+static void t_case_scale(unsigned n)
+{
+    if (n < 2 || n > T_MAX_AGENTS || n % 2) {
+        CHECK(0, "scale: N must be even, 2..%d", T_MAX_AGENTS);
+        return;
+    }
+    unsigned pairs = n / 2;
+    coord_t *c = t_coord(n > 100 ? 10000 : 5000);
+    if (!c)
+        return;
+    int64_t t_start = clock_mono_ns();
+    unsigned ready = t_start_and_connect(c, 0, n);
+    double connect_s = (double)(clock_mono_ns() - t_start) / 1e9;
+    CHECK(ready == n, "%u of %u agents ready", ready, n);
+    if (ready != n)
+        goto out;
+    static t_wait_t lw[T_MAX_AGENTS / 2], rw[T_MAX_AGENTS / 2];
+    for (unsigned p = 0; p < pairs; p++) {
+        lw[p] = (t_wait_t){.status = 1};
+        CHECK(coord_listen(t_agents[p].node, 0, "127.0.0.1", t_on_listen, &lw[p]) == 0, "listen %u", p);
+    }
+    int64_t end = clock_mono_ns() + 30 * VMTP_NS_PER_S;
+    for (unsigned p = 0; p < pairs && clock_mono_ns() < end; p++)
+        t_poll_until(c, &lw[p].status, 1, end - clock_mono_ns());
+    for (unsigned p = 0; p < pairs; p++)
+        CHECK(lw[p].status == 0 && lw[p].port, "listen %u: %d", p, lw[p].status);
+
+    /* One absolute start for every pair, far enough ahead for all setups. */
+    const int64_t count = 1000, period = VMTP_NS_PER_MS;
+    int64_t lead = VMTP_NS_PER_S + (int64_t)n * 10 * VMTP_NS_PER_MS;
+    int64_t start_coord = clock_real_ns() + lead;
+    int64_t run_mono = clock_mono_ns();
+    for (unsigned p = 0; p < pairs; p++) {
+        coord_node_t *cl = t_agents[pairs + p].node;
+        test_spec_t s = {.proto = TEST_RR_UDP,
+                         .streams = 1,
+                         .len = 64,
+                         .rr_mode = RR_MODE_ISOCHRONOUS,
+                         .rr_interval_ns = period,
+                         .rr_count = (uint64_t)count,
+                         .rr_timeout_ns = VMTP_NS_PER_S,
+                         .duration_ns = 30 * VMTP_NS_PER_S,
+                         .start_real_ns = coord_node_time(cl, start_coord)};
+        rw[p] = (t_wait_t){.status = 1};
+        int64_t id = coord_run(cl, "127.0.0.1", lw[p].port, &s, NULL, t_on_result, &rw[p]);
+        CHECK(id > 0, "run %u: %s", p, strerror((int)-id));
+    }
+    int64_t test_len = count * period;
+    end = run_mono + lead + test_len + 60 * VMTP_NS_PER_S;
+    for (unsigned p = 0; p < pairs && clock_mono_ns() < end; p++)
+        t_poll_until(c, &rw[p].status, 1, end - clock_mono_ns());
+    int64_t last = 0;
+    int64_t smin = INT64_MAX, smax = INT64_MIN;
+    hist_t *merged = hist_new();
+    uint64_t sum = 0, ok = 0;
+    int64_t min_each = INT64_MAX, max_each = INT64_MIN;
+    for (unsigned p = 0; p < pairs; p++) {
+        CHECK(rw[p].status == 0, "pair %u: status %d %s", p, rw[p].status, rw[p].res.error);
+        if (rw[p].status != 0)
+            continue;
+        ok++;
+        if (rw[p].at > last)
+            last = rw[p].at;
+        const report_t *L = &rw[p].dp.local;
+        int64_t st = coord_time_of_node(t_agents[pairs + p].node, L->data_start_real_ns);
+        if (st < smin)
+            smin = st;
+        if (st > smax)
+            smax = st;
+        CHECK(L->rr_received == (uint64_t)count, "pair %u: %" PRIu64 " replies", p, L->rr_received);
+        if (L->rtt_user && merged) {
+            sum += hist_count(L->rtt_user);
+            CHECK(hist_merge(merged, L->rtt_user) == 0, "merge %u", p);
+            if (hist_min(L->rtt_user) < min_each)
+                min_each = hist_min(L->rtt_user);
+            if (hist_max(L->rtt_user) > max_each)
+                max_each = hist_max(L->rtt_user);
+        }
+    }
+    if (ok == pairs && merged) {
+        int64_t bound = 0;
+        coord_node_offset_ns(t_agents[pairs].node, &bound);
+        double skew_ms = (double)(smax - smin) / 1e6;
+        double late_ms = (double)(smax - start_coord) / 1e6;
+        double early_ms = (double)(start_coord - smin) / 1e6;
+        double past_end_s = (double)(last - (run_mono + lead + test_len)) / 1e9;
+        printf("scale: %u agents (%u pairs) ready in %.2f s; start skew %.3f ms (first %.3f ms %s the scheduled "
+               "instant, last %.3f ms after); all %u RESULTs %.2f s after the test's end; merged RTT histogram %" PRIu64
+               " samples, p50 %.1f us p99 %.1f us; coordinator peak RSS %ld KiB\n",
+               n, pairs, connect_s, skew_ms, early_ms < 0 ? -early_ms : early_ms, early_ms <= 0 ? "after" : "before",
+               late_ms, pairs, past_end_s, hist_count(merged), (double)hist_percentile(merged, 50) / 1e3,
+               (double)hist_percentile(merged, 99) / 1e3, t_self_hwm_kib());
+        /* Every start follows the schedule: none before it (beyond the clock bound), none late by
+         * more than a loaded 2-CPU machine can explain. Without the absolute start, the first
+         * pairs would begin as soon as they were set up, a second or more before it. */
+        CHECK(smin >= start_coord - bound - VMTP_NS_PER_MS, "a pair started %.3f ms before the scheduled instant",
+              early_ms);
+        CHECK(smax - start_coord < 500 * VMTP_NS_PER_MS, "a pair started %.1f ms after the scheduled instant", late_ms);
+        CHECK(past_end_s < 10, "results came %.2f s after the test's end", past_end_s);
+        /* A lossless merge: counts add up and the extremes are kept. */
+        CHECK_EQ_U64(hist_count(merged), sum, "merged count");
+        CHECK_EQ_U64(sum, (uint64_t)count * pairs, "samples");
+        CHECK(hist_min(merged) == min_each && hist_max(merged) == max_each, "merged extremes");
+    }
+    hist_destroy(&merged);
+    for (unsigned p = 0; p < pairs; p++)
+        dp_result_fini(&rw[p].dp);
+out:
+    coord_destroy(&c);
+    for (unsigned i = 0; i < t_n_agents; i++) {
+        int st = t_agent_wait(&t_agents[i], 10 * VMTP_NS_PER_S);
+        CHECK(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "agent %u after BYE: status %d", i, st);
+    }
+    t_agents_reap();
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 3) {
+        fprintf(stderr, "usage: test_coord BINDIR basic|keys|orphan|kill|scale N ...\n");
+        return 2;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    log_threshold = getenv("VMTP_TEST_DEBUG") ? LOG_LEVEL_DEBUG : LOG_LEVEL_ERROR;
+    log_set_program("test_coord");
+    snprintf(t_node_bin, sizeof t_node_bin, "%s/vmtp-node", argv[1]);
+    if (access(t_node_bin, X_OK) < 0) {
+        fprintf(stderr, "no %s\n", t_node_bin);
+        return 2;
+    }
+    for (int i = 2; i < argc && check_keep_going(); i++) {
+        printf("== %s\n", argv[i]);
+        fflush(stdout);
+        if (!strcmp(argv[i], "basic"))
+            t_case_basic();
+        else if (!strcmp(argv[i], "keys"))
+            t_case_keys();
+        else if (!strcmp(argv[i], "orphan"))
+            t_case_orphan();
+        else if (!strcmp(argv[i], "kill"))
+            t_case_kill();
+        else if (!strcmp(argv[i], "scale") && i + 1 < argc)
+            t_case_scale((unsigned)atoi(argv[++i]));
+        else {
+            fprintf(stderr, "unknown case '%s'\n", argv[i]);
+            return 2;
+        }
+        fflush(stdout);
+    }
+    t_agents_reap();
+    return check_exit("test_coord");
+}
