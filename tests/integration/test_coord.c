@@ -3,6 +3,7 @@
  * Usage: test_coord BINDIR CASE...   (BINDIR holds vmtp-node)
  *   basic     HELLO (identity, clock offset), LISTEN, RUN (tcp, udp, rr) with INTERVALs and both
  *             ends' reports, STOP, CLOCK on the data path
+ *   signals   SIGTERM reaches coord_poll through its signalfd
  *   keys      an agent refuses a coordinator with another key; a wrong node key fails the connect
  *   orphan    the coordinator is killed (SIGKILL): its agent exits within its silence bound and
  *             removes its working directory
@@ -394,6 +395,29 @@ static void t_case_basic(void)
             CHECK(w.clock.bound_ns > 0 && w.clock.bound_ns < VMTP_NS_PER_MS, "bound %" PRId64, w.clock.bound_ns);
             CHECK(llabs(w.clock.offset_ns) <= w.clock.bound_ns + 1000, "offset %" PRId64 " outside bound %" PRId64,
                   w.clock.offset_ns, w.clock.bound_ns);
+            /* With the offset known, the receiver's one-way delays are absolute: on loopback they
+             * are small and positive (never below -bound). */
+            test_spec_t u = {.proto = TEST_UDP,
+                             .streams = 1,
+                             .len = 512,
+                             .rate_bps = 10000000,
+                             .duration_ns = 500 * VMTP_NS_PER_MS,
+                             .clock_offset_ns = w.clock.offset_ns,
+                             .clock_known = true};
+            t_wait_t wu = {.status = 1};
+            CHECK(coord_run(b, "127.0.0.1", port, &u, NULL, t_on_result, &wu) > 0, "coord_run (udp, clock known)");
+            t_poll_until(c, &wu.status, 1, 30 * VMTP_NS_PER_S);
+            CHECK(wu.status == 0, "udp with a known clock: %d %s", wu.status, wu.res.error);
+            const hist_t *owd = wu.dp.remote.owd;
+            CHECK(owd && hist_count(owd) > 100, "one-way delays recorded");
+            if (owd && hist_count(owd)) {
+                printf("basic: absolute one-way delay on loopback: min %.1f us p50 %.1f us\n",
+                       (double)hist_min(owd) / 1e3, (double)hist_percentile(owd, 50) / 1e3);
+                CHECK(hist_min(owd) >= -w.clock.bound_ns - 1000, "one-way delay min %" PRId64 " ns", hist_min(owd));
+                CHECK(hist_percentile(owd, 50) < 20 * VMTP_NS_PER_MS, "one-way delay p50 %" PRId64 " ns",
+                      hist_percentile(owd, 50));
+            }
+            dp_result_fini(&wu.dp);
         }
     }
 
@@ -468,6 +492,28 @@ static void t_case_keys(void)
     }
     coord_destroy(&c);
     t_agents_reap();
+}
+
+/* SIGINT and SIGTERM reach the loop through its signalfd; the mask is restored after. */
+static void t_case_signals(void)
+{
+    int err = 0;
+    coord_cfg_t cfg = {.run_id = "sig", .signals = true};
+    coord_t *c = coord_new(&cfg, &err);
+    CHECK(c != NULL, "coord_new: %s", strerror(-err));
+    if (!c)
+        return;
+    CHECK(coord_poll(c, 10 * VMTP_NS_PER_MS) == 0, "quiet poll");
+    kill(getpid(), SIGTERM);
+    int rc = 0;
+    for (int i = 0; i < 20 && rc == 0; i++)
+        rc = coord_poll(c, 50 * VMTP_NS_PER_MS);
+    CHECK(rc == -EINTR, "poll after SIGTERM: %d", rc);
+    CHECK(coord_last_signal(c) == SIGTERM, "last signal %d", coord_last_signal(c));
+    coord_destroy(&c);
+    sigset_t now;
+    pthread_sigmask(SIG_BLOCK, NULL, &now);
+    CHECK(!sigismember(&now, SIGTERM) && !sigismember(&now, SIGINT), "signal mask restored");
 }
 
 /* The coordinator dies without a word: the agent must leave by itself. */
@@ -730,6 +776,8 @@ int main(int argc, char **argv)
             t_case_basic();
         else if (!strcmp(argv[i], "keys"))
             t_case_keys();
+        else if (!strcmp(argv[i], "signals"))
+            t_case_signals();
         else if (!strcmp(argv[i], "orphan"))
             t_case_orphan();
         else if (!strcmp(argv[i], "kill"))
