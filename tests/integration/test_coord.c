@@ -3,6 +3,7 @@
  * Usage: test_coord BINDIR CASE...   (BINDIR holds vmtp-node)
  *   basic     HELLO (identity, clock offset), LISTEN, RUN (tcp, udp, rr) with INTERVALs and both
  *             ends' reports, STOP, CLOCK on the data path
+ *   raw       malformed frames straight to an agent: each gets an ERROR (code, seq), the agent stays up
  *   signals   SIGTERM reaches coord_poll through its signalfd
  *   keys      an agent refuses a coordinator with another key; a wrong node key fails the connect
  *   orphan    the coordinator is killed (SIGKILL): its agent exits within its silence bound and
@@ -32,6 +33,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <zmq.h>
 
 #define T_MAX_AGENTS 512
 #define T_SILENCE_MS 2000u /* agents' silence bound in these tests */
@@ -494,6 +496,88 @@ static void t_case_keys(void)
     t_agents_reap();
 }
 
+/* Raw frames straight to an agent (a CURVE DEALER with the coordinator's key, no coordinator):
+ * every malformed frame gets an ERROR with the right code and the agent stays up. */
+static void t_case_raw(void)
+{
+    char cpub[COORD_KEY_SIZE], csec[COORD_KEY_SIZE];
+    coord_keypair(cpub, csec);
+    t_agent_t *a = &t_agents[0];
+    if (t_agent_start(a, cpub, "host-raw") < 0) {
+        CHECK(0, "agent start");
+        return;
+    }
+    t_n_agents = 1;
+    void *ctx = zmq_ctx_new();
+    void *d = zmq_socket(ctx, ZMQ_DEALER);
+    int zero = 0, tmo = 5000;
+    zmq_setsockopt(d, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(d, ZMQ_RCVTIMEO, &tmo, sizeof tmo);
+    zmq_setsockopt(d, ZMQ_CURVE_SERVERKEY, a->pub, COORD_KEY_LEN + 1);
+    zmq_setsockopt(d, ZMQ_CURVE_PUBLICKEY, cpub, COORD_KEY_LEN + 1);
+    zmq_setsockopt(d, ZMQ_CURVE_SECRETKEY, csec, COORD_KEY_LEN + 1);
+    CHECK(zmq_connect(d, a->endpoint) == 0, "connect");
+    static const struct {
+        const char *what;
+        uint8_t bytes[8];
+        size_t len;
+        uint64_t code; /* expected ERROR code */
+        uint64_t seq;  /* expected seq in the ERROR */
+    } cases[] = {
+        {"array32 claiming 2^32 elements", {0xdd, 0xff, 0xff, 0xff, 0xff}, 5, EINVAL, 0},
+        {"a byte msgpack never uses", {0xc1}, 1, EINVAL, 0},
+        {"not an array", {0x05}, 1, EINVAL, 0},
+        {"version 2", {0x93, 0x02, 0x01, 0x05}, 4, EPROTO, 5},
+        {"unknown message id 99", {0x93, 0x01, 0x63, 0x06}, 4, ENOMSG, 6},
+        {"HELLO without its fields", {0x93, 0x01, 0x01, 0x07}, 4, EINVAL, 7},
+        {"STOP before HELLO", {0x94, 0x01, 0x07, 0x08, 0x00}, 5, EPROTO, 8},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        CHECK(zmq_send(d, cases[k].bytes, cases[k].len, 0) == (int)cases[k].len, "send %s", cases[k].what);
+        uint8_t buf[2048];
+        int n = zmq_recv(d, buf, sizeof buf, 0);
+        CHECK(n > 0, "%s: no answer (%s)", cases[k].what, n < 0 ? zmq_strerror(errno) : "empty");
+        if (n <= 0)
+            continue;
+        proto_msg_t m;
+        char why[256];
+        int rc = proto_decode(buf, (size_t)(n > (int)sizeof buf ? (int)sizeof buf : n), &m, why, sizeof why);
+        CHECK(rc == 0 && m.id == PROTO_ERROR, "%s: answer is not an ERROR (%d %s)", cases[k].what, rc, why);
+        if (rc == 0 && m.id == PROTO_ERROR) {
+            CHECK(m.u.error.code == cases[k].code, "%s: code %" PRIu64 ", expected %" PRIu64 " (%s)", cases[k].what,
+                  m.u.error.code, cases[k].code, m.u.error.text);
+            CHECK(m.seq == cases[k].seq, "%s: seq %" PRIu64 ", expected %" PRIu64, cases[k].what, m.seq, cases[k].seq);
+        }
+        if (rc == 0)
+            proto_msg_fini(&m);
+    }
+    /* Still alive and answering a proper HELLO. */
+    proto_msg_t h;
+    proto_msg_init(&h, PROTO_HELLO, 9);
+    snprintf(h.u.hello.role, sizeof h.u.hello.role, "coordinator");
+    h.u.hello.heartbeat_ms = 1000;
+    h.u.hello.silence_ms = 3000;
+    uint8_t *out = NULL;
+    size_t len = 0;
+    char why[256];
+    CHECK(proto_encode(&h, &out, &len, why, sizeof why) == 0, "encode HELLO: %s", why);
+    if (out) {
+        zmq_send(d, out, len, 0);
+        free(out);
+        uint8_t buf[16384];
+        int n = zmq_recv(d, buf, sizeof buf, 0);
+        proto_msg_t m;
+        int rc = n > 0 && n <= (int)sizeof buf ? proto_decode(buf, (size_t)n, &m, why, sizeof why) : -1;
+        CHECK(rc == 0 && m.id == PROTO_HELLO && m.seq == 9, "HELLO after the bad frames: %d", rc);
+        if (rc == 0)
+            proto_msg_fini(&m);
+    }
+    zmq_close(d);
+    zmq_ctx_term(ctx);
+    memset(csec, 0, sizeof csec);
+    t_agents_reap();
+}
+
 /* SIGINT and SIGTERM reach the loop through its signalfd; the mask is restored after. */
 static void t_case_signals(void)
 {
@@ -727,10 +811,10 @@ static void t_case_scale(unsigned n)
         double past_end_s = (double)(last - (run_mono + lead + test_len)) / 1e9;
         printf("scale: %u agents (%u pairs) ready in %.2f s; start skew %.3f ms (first %.3f ms %s the scheduled "
                "instant, last %.3f ms after); all %u RESULTs %.2f s after the test's end; merged RTT histogram %" PRIu64
-               " samples, p50 %.1f us p99 %.1f us; coordinator peak RSS %ld KiB\n",
+               " samples, p50 %.1f us p99 %.1f us; coordinator peak RSS %ld KiB; wall %.2f s\n",
                n, pairs, connect_s, skew_ms, early_ms < 0 ? -early_ms : early_ms, early_ms <= 0 ? "after" : "before",
                late_ms, pairs, past_end_s, hist_count(merged), (double)hist_percentile(merged, 50) / 1e3,
-               (double)hist_percentile(merged, 99) / 1e3, t_self_hwm_kib());
+               (double)hist_percentile(merged, 99) / 1e3, t_self_hwm_kib(), (double)(last - t_start) / 1e9);
         /* Every start follows the schedule: none before it (beyond the clock bound), none late by
          * more than a loaded 2-CPU machine can explain. Without the absolute start, the first
          * pairs would begin as soon as they were set up, a second or more before it. */
@@ -776,6 +860,8 @@ int main(int argc, char **argv)
             t_case_basic();
         else if (!strcmp(argv[i], "keys"))
             t_case_keys();
+        else if (!strcmp(argv[i], "raw"))
+            t_case_raw();
         else if (!strcmp(argv[i], "signals"))
             t_case_signals();
         else if (!strcmp(argv[i], "orphan"))

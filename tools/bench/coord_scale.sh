@@ -29,8 +29,8 @@ done
 ((${#COUNTS[@]})) || COUNTS=(50 100 200)
 [[ -x $BINDIR/test_coord && -x $BINDIR/vmtp-node ]] || { echo "coord_scale.sh: build first (no $BINDIR/test_coord)" >&2; exit 2; }
 
-echo "| agents | round | sessions up (s) | start skew (ms) | first start vs schedule (ms) | last start after schedule (ms) | last RESULT after the end (s) | coordinator peak RSS (MiB) | RTT p50 / p99 (us) |"
-echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+echo "| agents | round | sessions up (s) | start skew (ms) | first start vs schedule (ms) | last start after schedule (ms) | last RESULT after the end (s) | coordinator peak RSS (MiB) | RTT p50 / p99 (us) | wall: agents started to last RESULT (s) |"
+echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 status=0
 for n in "${COUNTS[@]}"; do
     for ((r = 1; r <= ROUNDS; r++)); do
@@ -38,14 +38,14 @@ for n in "${COUNTS[@]}"; do
         rc=$?
         line=$(grep '^scale:' <<<"$out")
         if ((rc != 0)) || [[ -z $line ]]; then
-            echo "| $n | $r | FAILED (exit $rc) | | | | | | |"
+            echo "| $n | $r | FAILED (exit $rc) | | | | | | | |"
             grep -m5 FAIL <<<"$out" >&2
             status=1
             continue
         fi
         # scale: N agents (P pairs) ready in X s; start skew S ms (first F ms after|before the scheduled instant,
         # last L ms after); all P RESULTs E s after the test's end; merged RTT histogram C samples, p50 A us
-        # p99 B us; coordinator peak RSS K KiB
+        # p99 B us; coordinator peak RSS K KiB; wall W s
         awk -v n="$n" -v r="$r" '{
             for (i = 1; i <= NF; i++) {
                 if ($i == "in" && $(i+2) == "s;") up = $(i+1)
@@ -56,8 +56,9 @@ for n in "${COUNTS[@]}"; do
                 if ($i == "p50") p50 = $(i+1)
                 if ($i == "p99") p99 = $(i+1)
                 if ($i == "RSS") rss = $(i+1)
+                if ($i == "wall") wall = $(i+1)
             }
-            printf "| %s | %s | %s | %s | %s | %s | %s | %.1f | %s / %s |\n", n, r, up, skew, first, last, past, rss / 1024, p50, p99
+            printf "| %s | %s | %s | %s | %s | %s | %s | %.1f | %s / %s | %s |\n", n, r, up, skew, first, last, past, rss / 1024, p50, p99, wall
         }' <<<"$line"
     done
 done
