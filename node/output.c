@@ -93,127 +93,133 @@ static void s_json_intervals(jsonw_t *w, const char *key, const interval_t *iv, 
 
 static const char *s_direction(const test_spec_t *t) { return t->reverse ? "reverse" : "forward"; }
 
-static void s_json_test(FILE *f, const output_ctx_t *ctx, const dp_result_t *res, const ratesearch_result_t *search)
+void output_json_test_members(jsonw_t *wp, const char *target, const dp_result_t *res,
+                              const ratesearch_result_t *search, const char *search_mode)
 {
     const test_spec_t *t = &res->spec;
     result_summary_t s;
     result_summarize(res, &s);
-    jsonw_t w;
-    jsonw_init(&w, f, true);
-    jsonw_object(&w, NULL);
-    jsonw_str(&w, "protocol", t->proto == TEST_TCP ? "TCP" : t->proto == TEST_UDP ? "UDP" : "RR");
-    jsonw_str(&w, "test", dp_proto_name(t->proto));
-    jsonw_str(&w, "target", ctx->target_str);
-    jsonw_str(&w, "server_id", res->server_id);
-    jsonw_i64(&w, "start_realtime_ns", res->start_real_ns);
-    jsonw_u64(&w, "pkt_size", t->len);
+    jsonw_str(wp, "protocol", t->proto == TEST_TCP ? "TCP" : t->proto == TEST_UDP ? "UDP" : "RR");
+    jsonw_str(wp, "test", dp_proto_name(t->proto));
+    jsonw_str(wp, "target", target);
+    jsonw_str(wp, "server_id", res->server_id);
+    jsonw_i64(wp, "start_realtime_ns", res->start_real_ns);
+    jsonw_u64(wp, "pkt_size", t->len);
     if (t->proto == TEST_TCP || t->proto == TEST_UDP) {
-        jsonw_str(&w, "direction", s_direction(t));
-        jsonw_double(&w, "throughput_kbps", s.throughput_bps / 1e3);
-        jsonw_double(&w, "duration_s", s.duration_s);
-        jsonw_u64(&w, "bytes", s.receiver->rx_bytes);
-        jsonw_double(&w, "omit_s", (double)t->omit_ns / 1e9);
+        jsonw_str(wp, "direction", s_direction(t));
+        jsonw_double(wp, "throughput_kbps", s.throughput_bps / 1e3);
+        jsonw_double(wp, "duration_s", s.duration_s);
+        jsonw_u64(wp, "bytes", s.receiver->rx_bytes);
+        jsonw_double(wp, "omit_s", (double)t->omit_ns / 1e9);
     }
     if (t->proto == TEST_TCP) {
         const tcpinfo_t *ti = &s.sender->tcp;
-        jsonw_u64(&w, "streams", t->streams);
-        jsonw_u64(&w, "retrans", ti->total_retrans);
-        jsonw_u64(&w, "rtt_us", ti->rtt_us);
-        jsonw_double(&w, "rtt_ms", (double)ti->rtt_us / 1e3);
-        jsonw_u64(&w, "min_rtt_us", ti->min_rtt_us);
-        jsonw_u64(&w, "sent_bytes", s.sender->tx_bytes);
+        jsonw_u64(wp, "streams", t->streams);
+        jsonw_u64(wp, "retrans", ti->total_retrans);
+        jsonw_u64(wp, "rtt_us", ti->rtt_us);
+        jsonw_double(wp, "rtt_ms", (double)ti->rtt_us / 1e3);
+        jsonw_u64(wp, "min_rtt_us", ti->min_rtt_us);
+        jsonw_u64(wp, "sent_bytes", s.sender->tx_bytes);
         if (t->rate_bps)
-            jsonw_double(&w, "rate_cap_kbps", (double)t->rate_bps / 1e3);
-        s_json_tcpinfo(&w, "tcp_info", ti);
+            jsonw_double(wp, "rate_cap_kbps", (double)t->rate_bps / 1e3);
+        s_json_tcpinfo(wp, "tcp_info", ti);
     } else if (t->proto == TEST_UDP) {
         const report_t *rx = s.receiver;
-        jsonw_double(&w, "loss_rate", s.loss_pct);
-        jsonw_u64(&w, "tx_packets", s.tx_packets);
-        jsonw_u64(&w, "rx_packets", s.rx_packets);
-        jsonw_u64(&w, "lost", s.lost);
-        jsonw_u64(&w, "lost_network", s.lost_network);
-        jsonw_u64(&w, "lost_socket", s.lost_socket);
+        jsonw_double(wp, "loss_rate", s.loss_pct);
+        jsonw_u64(wp, "tx_packets", s.tx_packets);
+        jsonw_u64(wp, "rx_packets", s.rx_packets);
+        jsonw_u64(wp, "lost", s.lost);
+        jsonw_u64(wp, "lost_network", s.lost_network);
+        jsonw_u64(wp, "lost_socket", s.lost_socket);
         if (rx->socket_drops >= 0)
-            jsonw_i64(&w, "socket_drops", rx->socket_drops);
+            jsonw_i64(wp, "socket_drops", rx->socket_drops);
         else
-            jsonw_null(&w, "socket_drops");
-        jsonw_u64(&w, "duplicates", rx->rx_duplicates);
-        jsonw_u64(&w, "reordered", rx->rx_reordered);
-        jsonw_u64(&w, "tx_errors", s.sender->tx_errors);
-        jsonw_double(&w, "jitter_us", rx->jitter_ns / 1e3);
-        jsonw_double(&w, "offered_kbps", s.offered_bps / 1e3);
-        jsonw_double(&w, "rate_kbps", (double)t->rate_bps / 1e3);
-        jsonw_str(&w, "timestamp_source", tstamp_source_name((tstamp_source_t)rx->stamp_source));
-        jsonw_str(&w, "owd_clock", t->clock_known ? "synchronized" : "relative");
-        output_json_hist(&w, "owd_ns", rx->owd);
+            jsonw_null(wp, "socket_drops");
+        jsonw_u64(wp, "duplicates", rx->rx_duplicates);
+        jsonw_u64(wp, "reordered", rx->rx_reordered);
+        jsonw_u64(wp, "tx_errors", s.sender->tx_errors);
+        jsonw_double(wp, "jitter_us", rx->jitter_ns / 1e3);
+        jsonw_double(wp, "offered_kbps", s.offered_bps / 1e3);
+        jsonw_double(wp, "rate_kbps", (double)t->rate_bps / 1e3);
+        jsonw_str(wp, "timestamp_source", tstamp_source_name((tstamp_source_t)rx->stamp_source));
+        jsonw_str(wp, "owd_clock", t->clock_known ? "synchronized" : "relative");
+        output_json_hist(wp, "owd_ns", rx->owd);
     } else {
         const report_t *c = &res->local;
-        output_json_hist(&w, "latency_ns", s.latency);
-        jsonw_str(&w, "timestamp_source", tstamp_source_name(s.latency_source));
-        jsonw_str(&w, "latency_kind", s.latency_source >= TSTAMP_SOURCE_KERNEL ? "path" : "app");
-        jsonw_str(&w, "transport", t->proto == TEST_RR_TCP ? "tcp" : "udp");
-        jsonw_str(&w, "mode", t->rr_mode == RR_MODE_ISOCHRONOUS ? "isochronous" : "pingpong");
-        jsonw_u64(&w, "tx_packets", c->rr_sent);
-        jsonw_u64(&w, "rx_packets", c->rr_received);
-        jsonw_u64(&w, "lost", c->rr_sent - c->rr_received);
-        jsonw_u64(&w, "late", c->rr_late);
+        output_json_hist(wp, "latency_ns", s.latency);
+        jsonw_str(wp, "timestamp_source", tstamp_source_name(s.latency_source));
+        jsonw_str(wp, "latency_kind", s.latency_source >= TSTAMP_SOURCE_KERNEL ? "path" : "app");
+        jsonw_str(wp, "transport", t->proto == TEST_RR_TCP ? "tcp" : "udp");
+        jsonw_str(wp, "mode", t->rr_mode == RR_MODE_ISOCHRONOUS ? "isochronous" : "pingpong");
+        jsonw_u64(wp, "tx_packets", c->rr_sent);
+        jsonw_u64(wp, "rx_packets", c->rr_received);
+        jsonw_u64(wp, "lost", c->rr_sent - c->rr_received);
+        jsonw_u64(wp, "late", c->rr_late);
         /* Replies (or requests) dropped at a receiving socket on either end: the hosts', not the path's. */
         uint64_t lost = c->rr_sent - c->rr_received;
         int64_t drops =
             (c->socket_drops > 0 ? c->socket_drops : 0) + (res->remote.socket_drops > 0 ? res->remote.socket_drops : 0);
         uint64_t lost_socket = (uint64_t)drops < lost ? (uint64_t)drops : lost;
-        jsonw_u64(&w, "lost_socket", lost_socket);
-        jsonw_u64(&w, "lost_network", lost - lost_socket);
+        jsonw_u64(wp, "lost_socket", lost_socket);
+        jsonw_u64(wp, "lost_network", lost - lost_socket);
         /* The reflector's clock minus ours (NTP on the data path, minimum-RTT exchange). */
         if (c->clock_bound_ns >= 0) {
-            jsonw_i64(&w, "clock_offset_ns", c->clock_offset_ns);
-            jsonw_i64(&w, "clock_bound_ns", c->clock_bound_ns);
-            jsonw_u64(&w, "clock_samples", c->clock_samples);
+            jsonw_i64(wp, "clock_offset_ns", c->clock_offset_ns);
+            jsonw_i64(wp, "clock_bound_ns", c->clock_bound_ns);
+            jsonw_u64(wp, "clock_samples", c->clock_samples);
         }
         if (t->rr_mode == RR_MODE_ISOCHRONOUS)
-            jsonw_double(&w, "schedule_behind_max_us", (double)c->rr_behind_max_ns / 1e3);
-        jsonw_u64(&w, "stamps_missing", c->stamps_missing);
-        output_json_hist(&w, "rtt_user_ns", c->rtt_user);
-        output_json_hist(&w, "rtt_kernel_ns", c->rtt_kernel);
-        output_json_hist(&w, "rtt_path_ns", c->rtt_path);
-        output_json_hist(&w, "server_turnaround_ns", res->remote.turn_kernel);
-        output_json_hist(&w, "server_turnaround_user_ns", res->remote.turn_user);
-        jsonw_double(&w, "rtt_avg_ms", s.latency ? hist_mean(s.latency) / 1e6 : 0);
+            jsonw_double(wp, "schedule_behind_max_us", (double)c->rr_behind_max_ns / 1e3);
+        jsonw_u64(wp, "stamps_missing", c->stamps_missing);
+        output_json_hist(wp, "rtt_user_ns", c->rtt_user);
+        output_json_hist(wp, "rtt_kernel_ns", c->rtt_kernel);
+        output_json_hist(wp, "rtt_path_ns", c->rtt_path);
+        output_json_hist(wp, "server_turnaround_ns", res->remote.turn_kernel);
+        output_json_hist(wp, "server_turnaround_user_ns", res->remote.turn_user);
+        jsonw_double(wp, "rtt_avg_ms", s.latency ? hist_mean(s.latency) / 1e6 : 0);
     }
-    jsonw_object(&w, "cpu");
-    s_json_cpu(&w, "client", &res->local.cpu);
-    s_json_cpu(&w, "server", &res->remote.cpu);
-    jsonw_end(&w);
+    jsonw_object(wp, "cpu");
+    s_json_cpu(wp, "client", &res->local.cpu);
+    s_json_cpu(wp, "server", &res->remote.cpu);
+    jsonw_end(wp);
     if (t->proto == TEST_TCP || t->proto == TEST_UDP) {
         bool client_sends = !t->reverse;
-        s_json_intervals(&w, "intervals", client_sends ? res->remote_iv : res->local_iv,
+        s_json_intervals(wp, "intervals", client_sends ? res->remote_iv : res->local_iv,
                          client_sends ? res->n_remote_iv : res->n_local_iv, false);
-        s_json_intervals(&w, "sender_intervals", client_sends ? res->local_iv : res->remote_iv,
+        s_json_intervals(wp, "sender_intervals", client_sends ? res->local_iv : res->remote_iv,
                          client_sends ? res->n_local_iv : res->n_remote_iv, t->proto == TEST_TCP);
     }
     if (search) {
-        jsonw_object(&w, "search");
-        jsonw_str(&w, "mode", ctx->opts->search);
-        jsonw_bool(&w, "converged", search->converged);
-        jsonw_bool(&w, "sender_limited", search->sender_limited);
-        jsonw_i64(&w, "chosen_trial", search->best);
-        jsonw_array(&w, "trials");
+        jsonw_object(wp, "search");
+        jsonw_str(wp, "mode", search_mode);
+        jsonw_bool(wp, "converged", search->converged);
+        jsonw_bool(wp, "sender_limited", search->sender_limited);
+        jsonw_i64(wp, "chosen_trial", search->best);
+        jsonw_array(wp, "trials");
         for (unsigned i = 0; i < search->ntrials; i++) {
             const ratesearch_trial_t *tr = &search->trials[i];
-            jsonw_object(&w, NULL);
-            jsonw_double(&w, "rate_kbps", (double)tr->rate_bps / 1e3);
-            jsonw_double(&w, "offered_kbps", tr->tx_bps / 1e3);
-            jsonw_double(&w, "throughput_kbps", tr->rx_bps / 1e3);
-            jsonw_double(&w, "loss_rate", tr->loss_pct);
-            jsonw_bool(&w, "pass", tr->pass);
-            jsonw_bool(&w, "sender_limited", tr->sender_limited);
-            jsonw_double(&w, "sender_busy", tr->tx_busy);
-            jsonw_double(&w, "sender_backlog", tr->tx_backlog);
-            jsonw_end(&w);
+            jsonw_object(wp, NULL);
+            jsonw_double(wp, "rate_kbps", (double)tr->rate_bps / 1e3);
+            jsonw_double(wp, "offered_kbps", tr->tx_bps / 1e3);
+            jsonw_double(wp, "throughput_kbps", tr->rx_bps / 1e3);
+            jsonw_double(wp, "loss_rate", tr->loss_pct);
+            jsonw_bool(wp, "pass", tr->pass);
+            jsonw_bool(wp, "sender_limited", tr->sender_limited);
+            jsonw_double(wp, "sender_busy", tr->tx_busy);
+            jsonw_double(wp, "sender_backlog", tr->tx_backlog);
+            jsonw_end(wp);
         }
-        jsonw_end(&w);
-        jsonw_end(&w);
+        jsonw_end(wp);
+        jsonw_end(wp);
     }
+}
+
+static void s_json_test(FILE *f, const output_ctx_t *ctx, const dp_result_t *res, const ratesearch_result_t *search)
+{
+    jsonw_t w;
+    jsonw_init(&w, f, true);
+    jsonw_object(&w, NULL);
+    output_json_test_members(&w, ctx->target_str, res, search, ctx->opts->search);
     jsonw_end(&w);
 }
 
@@ -310,27 +316,33 @@ void output_icmp(FILE *f, const output_ctx_t *ctx, const icmp_params_t *p, const
     jsonw_t w;
     jsonw_init(&w, f, true);
     jsonw_object(&w, NULL);
-    jsonw_str(&w, "protocol", "ICMP");
-    jsonw_str(&w, "target", ctx->target_str);
-    jsonw_u64(&w, "pkt_size", p->payload_len);
-    jsonw_str(&w, "socket", icmp_socket_kind_name(r->socket_kind));
-    output_json_hist(&w, "latency_ns", r->rtt);
-    jsonw_str(&w, "timestamp_source", tstamp_source_name(r->timestamp_source));
-    jsonw_u64(&w, "tx_packets", r->tx_packets);
-    jsonw_u64(&w, "rx_packets", r->rx_packets);
-    jsonw_u64(&w, "lost", r->lost);
-    jsonw_double(&w, "loss_rate", loss);
-    jsonw_u64(&w, "duplicates", r->duplicates);
-    jsonw_u64(&w, "errors", r->errors);
-    jsonw_u64(&w, "stamps_missing", r->stamps_missing);
-    output_json_hist(&w, "rtt_user_ns", r->rtt_user);
-    if (r->rtt && hist_count(r->rtt)) {
-        jsonw_double(&w, "rtt_min_ms", (double)hist_min(r->rtt) / 1e6);
-        jsonw_double(&w, "rtt_avg_ms", hist_mean(r->rtt) / 1e6);
-        jsonw_double(&w, "rtt_max_ms", (double)hist_max(r->rtt) / 1e6);
-        jsonw_double(&w, "rtt_stddev", hist_stddev(r->rtt) / 1e6);
-    }
+    output_json_icmp_members(&w, ctx->target_str, p, r);
     jsonw_end(&w);
+}
+
+void output_json_icmp_members(jsonw_t *wp, const char *target, const icmp_params_t *p, const icmp_result_t *r)
+{
+    double loss = r->tx_packets ? 100.0 * (double)r->lost / (double)r->tx_packets : 0.0;
+    jsonw_str(wp, "protocol", "ICMP");
+    jsonw_str(wp, "target", target);
+    jsonw_u64(wp, "pkt_size", p->payload_len);
+    jsonw_str(wp, "socket", icmp_socket_kind_name(r->socket_kind));
+    output_json_hist(wp, "latency_ns", r->rtt);
+    jsonw_str(wp, "timestamp_source", tstamp_source_name(r->timestamp_source));
+    jsonw_u64(wp, "tx_packets", r->tx_packets);
+    jsonw_u64(wp, "rx_packets", r->rx_packets);
+    jsonw_u64(wp, "lost", r->lost);
+    jsonw_double(wp, "loss_rate", loss);
+    jsonw_u64(wp, "duplicates", r->duplicates);
+    jsonw_u64(wp, "errors", r->errors);
+    jsonw_u64(wp, "stamps_missing", r->stamps_missing);
+    output_json_hist(wp, "rtt_user_ns", r->rtt_user);
+    if (r->rtt && hist_count(r->rtt)) {
+        jsonw_double(wp, "rtt_min_ms", (double)hist_min(r->rtt) / 1e6);
+        jsonw_double(wp, "rtt_avg_ms", hist_mean(r->rtt) / 1e6);
+        jsonw_double(wp, "rtt_max_ms", (double)hist_max(r->rtt) / 1e6);
+        jsonw_double(wp, "rtt_stddev", hist_stddev(r->rtt) / 1e6);
+    }
 }
 
 void output_interval(FILE *f, const output_ctx_t *ctx, const interval_t *iv, bool remote)

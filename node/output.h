@@ -30,6 +30,13 @@ void output_interval(FILE *f, const output_ctx_t *ctx, const interval_t *iv, boo
 /* Prints a failure: {"error": ...} in JSON mode, a sentence on stderr otherwise. */
 void output_error(FILE *out, FILE *err, const output_ctx_t *ctx, const char *why);
 
+/* The members of a test's JSON object (the object is the caller's), as vmtp-node --json prints
+ * them; vmtp's JSON uses the same for each result. search_mode names the search when search is set. */
+void output_json_test_members(jsonw_t *w, const char *target, const dp_result_t *res, const ratesearch_result_t *search,
+                              const char *search_mode);
+/* The same for an ICMP run. */
+void output_json_icmp_members(jsonw_t *w, const char *target, const icmp_params_t *p, const icmp_result_t *r);
+
 /* JSON object {"min","p50","p90","p99","p999","max","mean","stddev","count"} of h, in ns. */
 void output_json_hist(jsonw_t *w, const char *key, const hist_t *h);
 
