@@ -22,7 +22,7 @@
 #define S_MAX_INTERVALS 100000               /* progress periods kept per end of a test */
 #define S_BYE_LINGER_MS 200                  /* how long a BYE may wait to leave on destroy */
 
-typedef enum { S_REQ_HELLO, S_REQ_LISTEN, S_REQ_RUN, S_REQ_CLOCK } s_req_kind_t;
+typedef enum { S_REQ_HELLO, S_REQ_LISTEN, S_REQ_RUN, S_REQ_CLOCK, S_REQ_PING } s_req_kind_t;
 
 /* A request awaiting its answer. */
 typedef struct s_req {
@@ -36,6 +36,7 @@ typedef struct s_req {
     coord_listen_fn on_listen;
     coord_interval_fn on_interval;
     coord_result_fn on_result;
+    coord_ping_fn on_ping;
     coord_clock_fn on_clock;
     dp_result_t res;      /* RUN: accumulates the intervals, then the reports */
     size_t cap_local_iv;  /* RUN: room in res.local_iv */
@@ -181,6 +182,10 @@ static void s_req_fail(coord_t *c, s_req_t *r, int status, const char *why)
     case S_REQ_CLOCK:
         if (r->on_clock)
             r->on_clock(n, status, NULL, r->arg);
+        break;
+    case S_REQ_PING:
+        if (r->on_ping)
+            r->on_ping(n, status, why, NULL, r->arg);
         break;
     }
     s_req_free(r);
@@ -615,6 +620,35 @@ int coord_clock(coord_node_t *n, const char *peer, uint16_t port, uint32_t count
     return rc;
 }
 
+int coord_ping(coord_node_t *n, const char *target, uint32_t payload_len, uint32_t count, int64_t interval_ns,
+               int64_t timeout_ns, coord_ping_fn done, void *arg)
+{
+    if (n->state != COORD_NODE_READY)
+        return -ENOTCONN;
+    if (!target || !target[0] || strlen(target) > 255 || payload_len > 65507 || count < 1 || count > 100000 ||
+        interval_ns < 1000 || interval_ns > 3600 * VMTP_NS_PER_S || timeout_ns < VMTP_NS_PER_MS ||
+        timeout_ns > 60 * VMTP_NS_PER_S)
+        return -EINVAL;
+    s_req_t *r = s_req_new(n, S_REQ_PING, n->c->cfg.request_timeout_ns + (int64_t)count * interval_ns + timeout_ns);
+    if (!r)
+        return -ENOMEM;
+    r->on_ping = done;
+    r->arg = arg;
+    proto_msg_t m;
+    proto_msg_init(&m, PROTO_PING, r->seq);
+    snprintf(m.u.ping.target, sizeof m.u.ping.target, "%s", target);
+    m.u.ping.payload_len = payload_len;
+    m.u.ping.count = count;
+    m.u.ping.interval_ns = interval_ns;
+    m.u.ping.timeout_ns = timeout_ns;
+    int rc = s_send(n, &m);
+    if (rc < 0) {
+        s_req_unlink(n->c, r);
+        s_req_free(r);
+    }
+    return rc;
+}
+
 void coord_result_take(coord_result_t *r, dp_result_t *out)
 {
     *out = r->res;
@@ -784,12 +818,11 @@ static void s_on_frame(coord_node_t *n, const uint8_t *data, size_t len)
     case PROTO_LISTEN:
     case PROTO_INTERVAL:
     case PROTO_RESULT:
-    case PROTO_CLOCK: {
-        static const s_req_kind_t expect[] = {[PROTO_HELLO] = S_REQ_HELLO,
-                                              [PROTO_LISTEN] = S_REQ_LISTEN,
-                                              [PROTO_INTERVAL] = S_REQ_RUN,
-                                              [PROTO_RESULT] = S_REQ_RUN,
-                                              [PROTO_CLOCK] = S_REQ_CLOCK};
+    case PROTO_CLOCK:
+    case PROTO_PING: {
+        static const s_req_kind_t expect[] = {
+            [PROTO_HELLO] = S_REQ_HELLO, [PROTO_LISTEN] = S_REQ_LISTEN, [PROTO_INTERVAL] = S_REQ_RUN,
+            [PROTO_RESULT] = S_REQ_RUN,  [PROTO_CLOCK] = S_REQ_CLOCK,   [PROTO_PING] = S_REQ_PING};
         if (!r || r->kind != expect[m.id]) {
             LOG_DEBUG("node %s: %s with seq %llu answers nothing pending (late or stray); dropped", n->name,
                       proto_name(m.id), (unsigned long long)m.seq);
@@ -806,7 +839,12 @@ static void s_on_frame(coord_node_t *n, const uint8_t *data, size_t len)
             s_on_interval_msg(n, r, &m);
         else if (m.id == PROTO_RESULT)
             s_on_result_msg(n, r, &m);
-        else
+        else if (m.id == PROTO_PING) {
+            s_req_unlink(n->c, r);
+            if (r->on_ping)
+                r->on_ping(n, 0, NULL, &m.u.ping, r->arg);
+            s_req_free(r);
+        } else
             s_on_clock_reply(n, r, &m);
         break;
     }
@@ -954,7 +992,9 @@ static int64_t s_timers(coord_t *c, int64_t now)
             break;
         default:
             snprintf(why, sizeof why, "node %s: no answer to %s within its time bound", n->name,
-                     r->kind == S_REQ_LISTEN ? "LISTEN" : "CLOCK");
+                     r->kind == S_REQ_LISTEN  ? "LISTEN"
+                     : r->kind == S_REQ_CLOCK ? "CLOCK"
+                                              : "PING");
             s_req_fail(c, r, -ETIMEDOUT, why);
             nx = c->reqs;
             break;

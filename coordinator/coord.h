@@ -58,6 +58,8 @@ typedef void (*coord_listen_fn)(coord_node_t *n, int status, uint16_t port, void
 typedef void (*coord_interval_fn)(coord_node_t *n, uint64_t test_id, const interval_t *iv, bool remote, void *arg);
 typedef void (*coord_result_fn)(coord_node_t *n, coord_result_t *r, void *arg);
 typedef void (*coord_clock_fn)(coord_node_t *n, int status, const proto_clock_t *c, void *arg);
+/* PING's answer: status 0 with the node's reply (valid during the call), or -errno with why. */
+typedef void (*coord_ping_fn)(coord_node_t *n, int status, const char *why, const proto_ping_t *p, void *arg);
 
 /* Makes a coordinator with its own CURVE key pair. Returns NULL with -errno in *err. */
 coord_t *coord_new(const coord_cfg_t *cfg, int *err);
@@ -100,6 +102,10 @@ int coord_stop(coord_t *self, uint64_t test_id);
  * path (docs/PROTOCOL.md, CLOCK). */
 int coord_clock(coord_node_t *n, const char *peer, uint16_t port, uint32_t count, int64_t interval_ns,
                 coord_clock_fn done, void *arg);
+
+/* ICMP echoes from node n to target (docs/PROTOCOL.md, PING). Returns 0 or -errno. */
+int coord_ping(coord_node_t *n, const char *target, uint32_t payload_len, uint32_t count, int64_t interval_ns,
+               int64_t timeout_ns, coord_ping_fn done, void *arg);
 
 /* A coordinator CLOCK_REALTIME instant in n's clock (by coord_node_offset_ns). */
 int64_t coord_node_time(const coord_node_t *n, int64_t coord_real_ns);

@@ -3,6 +3,7 @@
 
 #include "dpclient.h"
 #include "dpserver.h"
+#include "icmp.h"
 #include "result.h"
 #include "tstamp.h"
 #include "vmtp/clock.h"
@@ -39,6 +40,8 @@ typedef struct {
     uint64_t seq;      /* the request's seq: everything sent for it carries it */
     uint64_t test_id;  /* RUN: the coordinator's test id (0 for CLOCK) */
     bool clock;        /* a CLOCK request, not a RUN */
+    bool ping;         /* a PING request */
+    proto_ping_t preq; /* PING: the request, echoed in the reply */
     char target[256];  /* data-plane server */
     uint16_t port;     /* its port */
     test_spec_t spec;  /* the test */
@@ -197,6 +200,57 @@ static void s_worker_clock(s_worker_t *w, int rc, const char *why, const dp_resu
     s_worker_send(w, &m);
 }
 
+/* PING: ICMP echoes from this node; the reply adds the counts and both histograms. */
+static void s_worker_ping(s_worker_t *w)
+{
+    icmp_params_t p = {.payload_len = (uint32_t)w->preq.payload_len,
+                       .count = (uint32_t)w->preq.count,
+                       .interval_ns = w->preq.interval_ns,
+                       .timeout_ns = w->preq.timeout_ns};
+    icmp_result_t r = {.rtt = hist_new(), .rtt_user = hist_new()};
+    uint8_t *b1 = malloc(HIST_SERIALIZED_MAX), *b2 = malloc(HIST_SERIALIZED_MAX);
+    char why[512] = "";
+    int rc = r.rtt && r.rtt_user && b1 && b2 ? 0 : -ENOMEM;
+    if (rc == 0 && sock_resolve(w->target, 0, AF_UNSPEC, &p.target) < 0) {
+        rc = -EINVAL;
+        snprintf(why, sizeof why, "cannot resolve '%s'", w->target);
+    }
+    if (rc == 0 && (rc = icmp_run(&p, &w->stop, &r)) < 0)
+        snprintf(why, sizeof why, "icmp to %s failed: %s%s", w->target, strerror(-rc),
+                 rc == -EPERM || rc == -EACCES ? " (the node needs a ping socket or CAP_NET_RAW)" : "");
+    long l1 = rc == 0 ? hist_serialize(r.rtt, b1, HIST_SERIALIZED_MAX) : -1;
+    long l2 = rc == 0 ? hist_serialize(r.rtt_user, b2, HIST_SERIALIZED_MAX) : -1;
+    if (rc == 0 && (l1 < 0 || l2 < 0))
+        rc = -ENOBUFS;
+    proto_msg_t m;
+    if (rc < 0) {
+        proto_msg_init(&m, PROTO_ERROR, w->seq);
+        m.u.error.code = (uint64_t)(-rc < 4096 ? -rc : EIO);
+        snprintf(m.u.error.text, sizeof m.u.error.text, "%s", why[0] ? why : strerror(-rc));
+    } else {
+        proto_msg_init(&m, PROTO_PING, w->seq);
+        proto_ping_t *o = &m.u.ping;
+        *o = w->preq;
+        o->rtt = (proto_bin_t){0};
+        o->rtt_user = (proto_bin_t){0};
+        o->tx_packets = r.tx_packets;
+        o->rx_packets = r.rx_packets;
+        o->lost = r.lost;
+        o->duplicates = r.duplicates < UINT32_MAX ? r.duplicates : UINT32_MAX;
+        o->errors = r.errors < UINT32_MAX ? r.errors : UINT32_MAX;
+        o->stamps_missing = r.stamps_missing;
+        o->socket_kind = (uint64_t)r.socket_kind;
+        o->stamp_source = (uint64_t)r.timestamp_source;
+        o->rtt = (proto_bin_t){.data = b1, .len = (size_t)l1};
+        o->rtt_user = (proto_bin_t){.data = b2, .len = (size_t)l2};
+    }
+    s_worker_send(w, &m);
+    free(b1);
+    free(b2);
+    hist_destroy(&r.rtt);
+    hist_destroy(&r.rtt_user);
+}
+
 static void *s_worker_main(void *arg)
 {
     s_worker_t *w = arg;
@@ -205,6 +259,14 @@ static void *s_worker_main(void *arg)
     if (w->push) {
         zmq_setsockopt(w->push, ZMQ_LINGER, &linger, sizeof linger);
         zmq_connect(w->push, S_OUT_ENDPOINT);
+    }
+    if (w->ping) {
+        if (w->push) {
+            s_worker_ping(w);
+            zmq_close(w->push);
+        }
+        atomic_store(&w->done, true);
+        return NULL;
     }
     dp_result_t res;
     char why[512] = "";
@@ -426,11 +488,31 @@ static void s_on_clock(s_agent_t *ag, const proto_msg_t *in)
     }
 }
 
+static void s_on_ping(s_agent_t *ag, const proto_msg_t *in)
+{
+    s_worker_t *w = calloc(1, sizeof *w);
+    if (!w) {
+        s_send_error(ag, in->seq, ENOMEM, "agent out of memory");
+        return;
+    }
+    w->seq = in->seq;
+    w->ping = true;
+    w->preq = in->u.ping;
+    w->preq.rtt = (proto_bin_t){0}; /* the request's (empty) bytes stay with the request */
+    w->preq.rtt_user = (proto_bin_t){0};
+    snprintf(w->target, sizeof w->target, "%s", in->u.ping.target);
+    int rc = s_worker_start(ag, w);
+    if (rc < 0) {
+        free(w);
+        s_send_error(ag, in->seq, -rc, "cannot start the ping");
+    }
+}
+
 static void s_on_stop(s_agent_t *ag, const proto_msg_t *in)
 {
     for (int i = 0; i < S_MAX_WORKERS; i++) {
         s_worker_t *w = ag->workers[i];
-        if (w && !w->clock && (!in->u.stop.test_id || w->test_id == in->u.stop.test_id))
+        if (w && !w->clock && (!in->u.stop.test_id || (!w->ping && w->test_id == in->u.stop.test_id)))
             atomic_store(&w->stop, true);
     }
 }
@@ -459,6 +541,7 @@ static void s_on_frame(s_agent_t *ag, const uint8_t *data, size_t len)
     case PROTO_RUN: s_on_run(ag, &m); break;
     case PROTO_STOP: s_on_stop(ag, &m); break;
     case PROTO_CLOCK: s_on_clock(ag, &m); break;
+    case PROTO_PING: s_on_ping(ag, &m); break;
     case PROTO_BYE:
         LOG_INFO("coordinator said BYE: %s", m.u.bye.reason);
         ag->quit = true;

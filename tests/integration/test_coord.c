@@ -3,6 +3,7 @@
  * Usage: test_coord BINDIR CASE...   (BINDIR holds vmtp-node)
  *   basic     HELLO (identity, clock offset), LISTEN, RUN (tcp, udp, rr) with INTERVALs and both
  *             ends' reports, STOP, CLOCK on the data path
+ *   flow      PING from a node; one VMTP flow (TCP runs, UDP rate search, ICMP sizes) through flows.c
  *   raw       malformed frames straight to an agent: each gets an ERROR (code, seq), the agent stays up
  *   signals   SIGTERM reaches coord_poll through its signalfd
  *   keys      an agent refuses a coordinator with another key; a wrong node key fails the connect
@@ -17,7 +18,11 @@
  * ended (by its PID) before exit.
  */
 #include "../unit/check.h"
+#include "config.h"
 #include "coord.h"
+#include "flows.h"
+#include "result.h"
+#include "summary.h"
 #include "vmtp/clock.h"
 #include "vmtp/hist.h"
 #include "vmtp/log.h"
@@ -496,6 +501,148 @@ static void t_case_keys(void)
     t_agents_reap();
 }
 
+/* PING from a node, and a whole VMTP flow (TCP, UDP with its rate search, ICMP) through flows.c. */
+static void t_ping_cb(coord_node_t *n, int status, const char *why, const proto_ping_t *p, void *arg)
+{
+    (void)n;
+    (void)why;
+    t_wait_t *w = arg;
+    if (p) {
+        w->clock.samples = p->rx_packets; /* reuse: rx count */
+        w->clock.count = p->tx_packets;
+        w->clock.port = p->stamp_source;
+    }
+    w->status = status;
+}
+
+static void t_case_flow(void)
+{
+    coord_t *c = t_coord(T_SILENCE_MS);
+    if (!c)
+        return;
+    unsigned ready = t_start_and_connect(c, 0, 2);
+    CHECK(ready == 2, "%u of 2 agents ready", ready);
+    uint16_t port = ready == 2 ? t_listen(c, &t_agents[0]) : 0;
+    if (!port)
+        goto out;
+    t_wait_t w = {.status = 1};
+    int rc = coord_ping(t_agents[1].node, "127.0.0.1", 56, 5, 20 * VMTP_NS_PER_MS, VMTP_NS_PER_S, t_ping_cb, &w);
+    CHECK(rc == 0, "coord_ping: %s", strerror(-rc));
+    t_poll_until(c, &w.status, 1, 20 * VMTP_NS_PER_S);
+    CHECK(w.status == 0 && w.clock.count == 5 && w.clock.samples == 5, "PING: status %d, %u/%u", w.status,
+          (unsigned)w.clock.samples, (unsigned)w.clock.count);
+    w = (t_wait_t){.status = 1};
+    rc = coord_ping(t_agents[1].node, "no.such.host.invalid", 56, 2, 20 * VMTP_NS_PER_MS, VMTP_NS_PER_S, t_ping_cb, &w);
+    t_poll_until(c, &w.status, 1, 20 * VMTP_NS_PER_S);
+    CHECK(w.status < 0, "PING of an unresolvable name: %d", w.status);
+
+    config_t cfg;
+    char why[256];
+    config_defaults(&cfg);
+    config_set(&cfg, "tcp_tp_loop_count", "2", why, sizeof why);
+    config_set(&cfg, "udp_pkt_sizes", "1024", why, sizeof why);
+    config_set(&cfg, "icmp_pkt_sizes", "64,1500", why, sizeof why);
+    config_set(&cfg, "ping_count", "5", why, sizeof why);
+    config_set(&cfg, "vm_bandwidth", "100000", why, sizeof why); /* 100 Mbit/s: quick and bounded */
+    flow_ctx_t fc = {.c = c,
+                     .client = t_agents[1].node,
+                     .server = t_agents[0].node,
+                     .target = "127.0.0.1",
+                     .port = port,
+                     .cfg = &cfg,
+                     .time_ns = 500 * VMTP_NS_PER_MS,
+                     .trial_ns = 300 * VMTP_NS_PER_MS,
+                     .tcp = true,
+                     .udp = true,
+                     .icmp = true};
+    flow_result_t f = {0};
+    rc = flow_measure(&fc, &f);
+    CHECK(rc == 0, "flow_measure: %d", rc);
+    CHECK(f.status == FLOW_PASSED, "flow %s: %s", flow_status_name(f.status), f.reason);
+    CHECK(f.n_entries == 2 + 1 + 2, "entries %u (2 TCP runs, 1 UDP size, 2 ICMP sizes)", f.n_entries);
+    CHECK(f.same_host == false, "agents with different host ids are not the same host");
+    for (unsigned i = 0; i < f.n_entries; i++) {
+        const flow_entry_t *e = &f.entries[i];
+        CHECK(e->status == 0, "entry %u: %s", i, e->error);
+        if (e->status)
+            continue;
+        if (e->kind == FLOW_ENTRY_TCP) {
+            CHECK(e->res.remote.rx_bytes > 0, "TCP entry %u received bytes", i);
+            /* the 100 Mbit/s cap holds: goodput at most 3 % above it */
+            result_summary_t sum;
+            result_summarize(&e->res, &sum);
+            double bps = sum.throughput_bps;
+            CHECK(bps < 103e6, "TCP entry %u: %.1f Mbit/s above the 100 Mbit/s cap", i, bps / 1e6);
+        } else if (e->kind == FLOW_ENTRY_UDP) {
+            CHECK(e->search && e->search->ntrials >= 1 && e->search->best >= 0, "UDP search ran");
+            CHECK(e->search && e->search->ntrials >= 1 && e->search->trials[0].rate_bps == 100000000,
+                  "the search starts at the bandwidth cap");
+        } else {
+            CHECK(e->icmp.tx_packets == 5 && e->icmp.rx_packets == 5, "ICMP %u B: %llu/%llu", e->pkt_size,
+                  (unsigned long long)e->icmp.rx_packets, (unsigned long long)e->icmp.tx_packets);
+            CHECK(e->icmp.rtt && hist_count(e->icmp.rtt) >= 4, "ICMP rtt histogram carried");
+        }
+    }
+    printf("flow: %u measurements in %.1f s\n", f.n_entries, f.wall_s);
+
+    /* The summary table and the JSON of a run with this one flow as 7.x. */
+    snprintf(f.desc, sizeof f.desc, "Native Throughput");
+    snprintf(f.ip_from, sizeof f.ip_from, "127.0.0.1");
+    snprintf(f.ip_to, sizeof f.ip_to, "127.0.0.1");
+    summary_flow_t sf[] = {{.group = "7", .res = &f}, {.group = "8.1", .skip_reason = "no --external-host"}};
+    summary_row_t *rows = NULL;
+    summary_counts_t counts;
+    int nrows = summary_rows(sf, 2, true, true, true, &rows, &counts);
+    CHECK(nrows == 6 * 3 + 3 + 2, "rows %d", nrows);
+    CHECK(counts.passed == 3 && counts.failed == 0 && counts.skipped == (unsigned)nrows - 3, "counts %u/%u/%u",
+          counts.passed, counts.failed, counts.skipped);
+    char *table = NULL;
+    size_t tlen = 0;
+    FILE *tf = open_memstream(&table, &tlen);
+    summary_print(tf, rows, (unsigned)(nrows > 0 ? nrows : 0), &counts);
+    fclose(tf);
+    CHECK(strstr(table, "Passed Scenarios:  3 [100.00%]") != NULL, "totals over the scenarios that ran:\n%s", table);
+    CHECK(strstr(table, "| 7.1 ") && strstr(table, "Native Throughput, TCP (inter-host)") && strstr(table, "tp_kbps="),
+          "7.1 row:\n%s", table);
+    CHECK(strstr(table, "| 8.1 ") && strstr(table, "no --external-host"), "8.1 skipped with its reason");
+    fputs(table, stdout);
+    free(table);
+    char jpath[64];
+    snprintf(jpath, sizeof jpath, "/tmp/vmtp-test-coord-%d.json", (int)getpid());
+    summary_node_t nodes[] = {{.role = "server", .ssh_target = "local", .hello = coord_node_hello(t_agents[0].node)}};
+    summary_ctx_t ctx = {.date = "2026-11-27 00:00:00",
+                         .args = "vmtp --host u@h:<MASKED>",
+                         .run_id = "abc1234",
+                         .mode = "hosts",
+                         .nodes = nodes,
+                         .n_nodes = 1,
+                         .wall_s = 1.5};
+    CHECK(summary_write_json(jpath, &ctx, sf, 2, rows, (unsigned)nrows, &counts) == 0, "write json");
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "jq -r '[.run_id, (.flows|length), (.flows[0].results|length), .flows[0].results[0].protocol, "
+             "(.flows[0].results[0].throughput_kbps > 0), .flows[0].results[2].protocol, "
+             "(.flows[0].results[2].search.trials|length > 0), .flows[0].results[3].protocol, "
+             "(.flows[0].results[3].results|length), .summary.passed_scenarios, .nodes[0].role] | join(\" \")' %s",
+             jpath);
+    FILE *jq = popen(cmd, "r");
+    char line[256] = "";
+    if (jq) {
+        if (!fgets(line, sizeof line, jq))
+            line[0] = 0;
+        pclose(jq);
+    }
+    line[strcspn(line, "\n")] = 0;
+    CHECK(!strcmp(line, "abc1234 1 4 TCP true UDP true ICMP 2 3 server"), "JSON as jq reads it: '%s'", line);
+    unlink(jpath);
+    free(rows);
+    flow_result_fini(&f);
+    config_fini(&cfg);
+out:
+    coord_destroy(&c);
+    t_agents_reap();
+}
+
 /* Raw frames straight to an agent (a CURVE DEALER with the coordinator's key, no coordinator):
  * every malformed frame gets an ERROR with the right code and the agent stays up. */
 static void t_case_raw(void)
@@ -860,6 +1007,8 @@ int main(int argc, char **argv)
             t_case_basic();
         else if (!strcmp(argv[i], "keys"))
             t_case_keys();
+        else if (!strcmp(argv[i], "flow"))
+            t_case_flow();
         else if (!strcmp(argv[i], "raw"))
             t_case_raw();
         else if (!strcmp(argv[i], "signals"))
