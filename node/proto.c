@@ -134,8 +134,10 @@ static void s_put_str(s_enc_t *e, const char *f, const char *v, size_t lo, size_
 
 static void s_put_bin(s_enc_t *e, const char *f, const proto_bin_t *v, size_t hi)
 {
-    if (v->len > hi || (v->len && !v->data))
-        s_enc_fail(e, f, "too many bytes");
+    if (v->len > hi || (v->len && !v->data)) {
+        s_enc_fail(e, f, v->data ? "too many bytes" : "a length but no bytes");
+        return; /* the frame is discarded: read neither NULL (msgpack-c asserts) nor past the bound */
+    }
     msgpack_pack_bin(&e->pk, v->len);
     if (v->len)
         msgpack_pack_bin_body(&e->pk, v->data, v->len);
@@ -160,6 +162,22 @@ static void s_put_strs(s_enc_t *e, const char *f, unsigned n, size_t max_n, cons
 #define S_ENC_STRS(name, a, b) s_put_strs(e, #name, x->name.n, (size_t)(a), &x->name.v[0][0], (b) + 1, (size_t)(b));
 #define S_FIELD_ENC(kind, name, a, b, doc) S_ENC_##kind(name, a, b)
 
+/* The frame being written, and whether a write failed (msgpack-c's packers ignore that). */
+typedef struct {
+    msgpack_sbuffer sb;
+    bool oom;
+} s_frame_t;
+
+static int s_frame_write(void *data, const char *buf, size_t len)
+{
+    s_frame_t *f = data;
+    if (msgpack_sbuffer_write(&f->sb, buf, len) != 0) {
+        f->oom = true;
+        return -1;
+    }
+    return 0;
+}
+
 int proto_encode(const proto_msg_t *m, uint8_t **out, size_t *len, char *why, size_t whycap)
 {
     int n = s_nfields(m->id);
@@ -167,11 +185,11 @@ int proto_encode(const proto_msg_t *m, uint8_t **out, size_t *len, char *why, si
         s_why(why, whycap, "unknown message id %u", m->id);
         return -EINVAL;
     }
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
+    s_frame_t fr = {.oom = false};
+    msgpack_sbuffer_init(&fr.sb);
     s_enc_t enc = {.msg = proto_name(m->id), .why = why, .whycap = whycap};
     s_enc_t *e = &enc;
-    msgpack_packer_init(&e->pk, &sb, msgpack_sbuffer_write);
+    msgpack_packer_init(&e->pk, &fr, s_frame_write);
     msgpack_pack_array(&e->pk, (size_t)(3 + n));
     msgpack_pack_uint32(&e->pk, PROTO_VERSION);
     msgpack_pack_uint32(&e->pk, m->id);
@@ -186,16 +204,19 @@ int proto_encode(const proto_msg_t *m, uint8_t **out, size_t *len, char *why, si
 #undef S_ENC
     default: break;
     }
-    if (!e->rc && (!sb.data || sb.size > PROTO_FRAME_MAX)) {
-        e->rc = sb.data ? -EMSGSIZE : -ENOMEM;
-        s_why(why, whycap, "%s: frame of %zu bytes", enc.msg, sb.size);
+    if (!e->rc && (fr.oom || !fr.sb.data)) {
+        e->rc = -ENOMEM;
+        s_why(why, whycap, "%s: out of memory", enc.msg);
+    } else if (!e->rc && fr.sb.size > PROTO_FRAME_MAX) {
+        e->rc = -EMSGSIZE;
+        s_why(why, whycap, "%s: frame of %zu bytes", enc.msg, fr.sb.size);
     }
     if (e->rc) {
-        msgpack_sbuffer_destroy(&sb);
+        msgpack_sbuffer_destroy(&fr.sb);
         return e->rc;
     }
-    *out = (uint8_t *)sb.data;
-    *len = sb.size;
+    *out = (uint8_t *)fr.sb.data;
+    *len = fr.sb.size;
     return 0;
 }
 

@@ -75,7 +75,8 @@ const char *proto_name(uint32_t id);
 
 /* Encodes m into a malloc'd buffer (*out, *len; the caller frees *out). The encoder checks the
  * same bounds as the decoder, so it never sends what a peer would refuse. Returns 0, -EINVAL
- * (unknown id, or a field out of bounds: why says which) or -ENOMEM. */
+ * (unknown id, or a field out of bounds: why says which), -EMSGSIZE (longer than
+ * PROTO_FRAME_MAX) or -ENOMEM. */
 int proto_encode(const proto_msg_t *m, uint8_t **out, size_t *len, char *why, size_t whycap);
 
 /* Decodes a frame into *m (proto_msg_fini it after a 0 return). Returns 0, or:

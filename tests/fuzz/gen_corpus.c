@@ -1,6 +1,7 @@
-/* gen_corpus.c — writes the deterministic seed corpus of fuzz_dpwire (tests/fuzz/corpus/dpwire).
+/* gen_corpus.c — writes the deterministic seed corpora of fuzz_dpwire (tests/fuzz/corpus/dpwire)
+ * and fuzz_proto (tests/fuzz/corpus/proto).
  *
- * usage: fuzz_gen_corpus OUTDIR
+ * usage: fuzz_gen_corpus [--proto] OUTDIR
  *
  * Every file starts with the selector byte of fuzz_dpwire.h, then the bytes for that decoder:
  * valid encodings made by the real encoders (every control message type, reports with
@@ -10,6 +11,12 @@
  * byte is whatever the bytes are. Output is identical on every run; files stay below 4 KiB.
  * Regenerate with: cmake --build build --target fuzz_gen_corpus && build/bin/fuzz_gen_corpus
  * tests/fuzz/corpus/dpwire
+ * With --proto it writes the seed corpus of fuzz_proto (tests/fuzz/corpus/proto) instead: frames
+ * with no selector byte, each message at its lower and upper bounds, realistic traffic, and the
+ * same frames damaged (truncated, a trailing byte, a field more or less, version 2, values past
+ * their bounds, wrong types, maps/floats/nil/ext, 4 GiB str32/bin32/array32 headers at the
+ * version, seq, first and last element and inside HELLO.addrs, and `huge-array32`: exactly the
+ * 5 bytes dd ff ff ff ff). Regenerate with: build/bin/fuzz_gen_corpus --proto tests/fuzz/corpus/proto
  * The corpus also holds "found-*" files this program does not write: inputs a libFuzzer campaign
  * found that reach edges these seeds do not (kept by hand, at most a few dozen; keep them when
  * regenerating).
@@ -18,6 +25,7 @@
 
 #include "dpwire.h"
 #include "vmtp/hist.h"
+#include "vmtp/proto.h"
 #include "vmtp/wirebuf.h"
 
 #include <errno.h>
@@ -731,18 +739,361 @@ static void s_gen_raw(void)
     s_emit_sel("raw-zero-byte", -1, "", 1);
 }
 
+/* ---- control-plane frames (fuzz_proto; no selector byte) --------------------------------- */
+
+#define S_PBUF 8192 /* a control-plane seed: every one is below S_FILE_MAX */
+
+static void s_pf_str(char *s, size_t n, unsigned salt)
+{
+    for (size_t i = 0; i < n; i++)
+        s[i] = (char)('a' + (i + salt) % 26);
+    s[n] = 0;
+}
+
+static const uint8_t s_pf_bytes[64] = {0x00, 0xff, 0xdd, 0xff, 0xff, 0xff, 0xff, 0xc0, 0x80, 0x7f, 1, 2, 3};
+
+/* Message `id` with every field at its lower bound, or at its upper one with BIN fields cut to 64
+ * bytes and STRS strings to 16 (the STRS count stays at its maximum): files stay small. */
+#define S_PF_UINT(f, a, b) x->f = hi ? (uint64_t)(b) : (uint64_t)(a);
+#define S_PF_INT(f, a, b) x->f = hi ? (int64_t)(b) : (int64_t)(a);
+#define S_PF_BOOL(f, a, b) x->f = hi;
+#define S_PF_STR(f, a, b) s_pf_str(x->f, hi ? (size_t)(b) : (size_t)(a), salt++);
+#define S_PF_BIN(f, a, b)                                                                                              \
+    x->f = (proto_bin_t){hi ? (uint8_t *)(uintptr_t)s_pf_bytes : NULL, hi ? sizeof s_pf_bytes : 0};
+#define S_PF_STRS(f, a, b)                                                                                             \
+    x->f.n = hi ? (a) : 0;                                                                                             \
+    for (unsigned i = 0; i < x->f.n; i++)                                                                              \
+        s_pf_str(x->f.v[i], 16, salt++);
+#define S_PF_FIELD(kind, f, a, b, doc) S_PF_##kind(f, a, b)
+
+static void s_proto_fill(proto_msg_t *m, uint32_t id, bool hi)
+{
+    unsigned salt = 0;
+    proto_msg_init(m, (proto_id_t)id, hi ? UINT64_MAX : 0);
+    switch (id) {
+#define S_PF_MSG(id_, NAME, name, FIELDS, dir, doc)                                                                    \
+    case id_: {                                                                                                        \
+        proto_##name##_t *x = &m->u.name;                                                                              \
+        FIELDS(S_PF_FIELD) break;                                                                                      \
+    }
+        PROTO_MESSAGES(S_PF_MSG)
+#undef S_PF_MSG
+    default: break;
+    }
+}
+
+/* m encoded into out; exits on failure (a generator bug). */
+static size_t s_proto_frame(const proto_msg_t *m, uint8_t *out)
+{
+    uint8_t *f = NULL;
+    size_t n = 0;
+    char why[256] = "";
+    int rc = proto_encode(m, &f, &n, why, sizeof why);
+    if (rc < 0 || n > S_PBUF) {
+        fprintf(stderr, "fuzz_gen_corpus: %s: proto_encode failed (%d: %s)\n", proto_name(m->id), rc, why);
+        exit(1);
+    }
+    memcpy(out, f, n);
+    free(f);
+    return n;
+}
+
+/* Offset just past the msgpack object at d[pos] of a frame proto_encode made. */
+static size_t s_mp_skip(const uint8_t *d, size_t pos)
+{
+    uint8_t t = d[pos++];
+    size_t n = 0;
+    if (t <= 0x7f || t >= 0xe0 || t == 0xc2 || t == 0xc3)
+        return pos;
+    if (t >= 0xa0 && t <= 0xbf)
+        return pos + (t & 0x1f);
+    if (t >= 0xcc && t <= 0xd3)
+        return pos + ((size_t)1 << (t & 0x03));
+    if (t == 0xc4 || t == 0xd9)
+        return pos + 1 + d[pos];
+    if (t == 0xc5 || t == 0xda)
+        return pos + 2 + ((size_t)d[pos] << 8 | d[pos + 1]);
+    if (t >= 0x90 && t <= 0x9f)
+        n = t & 0x0f;
+    else if (t == 0xdc)
+        n = (size_t)d[pos] << 8 | d[pos + 1], pos += 2;
+    for (size_t i = 0; i < n; i++)
+        pos = s_mp_skip(d, pos);
+    return pos;
+}
+
+/* The element count of the frame f (a fixarray or array16, as proto_encode writes them); returns
+ * the offset of its first element. */
+static size_t s_proto_count(const uint8_t *f, unsigned *count)
+{
+    *count = f[0] == 0xdc ? (unsigned)f[1] << 8 | f[2] : f[0] & 0x0fu;
+    return f[0] == 0xdc ? 3 : 1;
+}
+
+/* Frame f (from proto_encode) with element k replaced by rep[0..rn) into out; k equal to the
+ * element count appends rep, rep NULL removes element k. Returns the new length. */
+static size_t s_proto_splice(const uint8_t *f, unsigned k, const void *rep, size_t rn, uint8_t *out)
+{
+    unsigned count;
+    size_t pos = s_proto_count(f, &count), n = 0;
+    unsigned ncount = count - !rep + (rep && k >= count);
+    if (ncount < 16) {
+        out[n++] = (uint8_t)(0x90 | ncount);
+    } else {
+        out[n++] = 0xdc, out[n++] = (uint8_t)(ncount >> 8), out[n++] = (uint8_t)ncount;
+    }
+    for (unsigned i = 0; i <= count; i++) {
+        size_t end = i < count ? s_mp_skip(f, pos) : pos;
+        if (i == k && rep)
+            memcpy(out + n, rep, rn), n += rn;
+        else if (i != k && i < count)
+            memcpy(out + n, f + pos, end - pos), n += end - pos;
+        pos = end;
+    }
+    return n;
+}
+
+static void s_pemit(const char *name, const void *bytes, size_t len) { s_emit_sel(name, -1, bytes, len); }
+
+/* "hello" for PROTO_HELLO: the message's name in lower case, for file names. */
+static const char *s_pname(uint32_t id)
+{
+    static char buf[32];
+    const char *up = proto_name(id);
+    size_t i = 0;
+    for (; up[i] && i + 1 < sizeof buf; i++)
+        buf[i] = (char)(up[i] >= 'A' && up[i] <= 'Z' ? up[i] - 'A' + 'a' : up[i]);
+    buf[i] = 0;
+    return buf;
+}
+
+/* Emits "<msg>-<what>": frame f with element k replaced by rep (see s_proto_splice). */
+static void s_pemit_splice(const char *msg, const char *what, const uint8_t *f, unsigned k, const void *rep, size_t rn)
+{
+    static uint8_t out[S_PBUF + 64];
+    char name[64];
+    snprintf(name, sizeof name, "%s-%s", msg, what);
+    s_pemit(name, out, s_proto_splice(f, k, rep, rn, out));
+}
+
+/* A field of a known message and what to put there. */
+typedef struct {
+    uint32_t id;
+    unsigned field; /* index among the message's fields */
+    const char *what;
+    uint8_t rep[12];
+    size_t n;
+} s_pcase_t;
+
+static void s_gen_proto(void)
+{
+    static const uint8_t huge[][5] = {{0xdd, 0xff, 0xff, 0xff, 0xff}, {0xdc, 0xff, 0xff},
+                                      {0xdb, 0xff, 0xff, 0xff, 0xff}, {0xda, 0xff, 0xff},
+                                      {0xc6, 0xff, 0xff, 0xff, 0xff}, {0xc5, 0xff, 0xff}};
+    static const char *huge_name[] = {"array32", "array16", "str32", "str16", "bin32", "bin16"};
+    static const uint8_t huge_len[] = {5, 3, 5, 3, 5, 3};
+    static const uint32_t ids[] = {
+#define S_PID(id_, NAME, name, FIELDS, dir, doc) id_,
+        PROTO_MESSAGES(S_PID)
+#undef S_PID
+    };
+    uint8_t f[S_PBUF], g[S_PBUF];
+    char name[64];
+    proto_msg_t m;
+
+    /* the frame of 5 bytes that asks msgpack-c for 2^32 objects, and its kin */
+    for (size_t j = 0; j < sizeof huge / sizeof huge[0]; j++) {
+        snprintf(name, sizeof name, "huge-%s", huge_name[j]);
+        s_pemit(name, huge[j], huge_len[j]);
+    }
+
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+        const char *msg = s_pname(ids[i]);
+        s_proto_fill(&m, ids[i], false);
+        size_t n = s_proto_frame(&m, f);
+        snprintf(name, sizeof name, "%s-min", msg);
+        s_pemit(name, f, n);
+        s_proto_fill(&m, ids[i], true);
+        n = s_proto_frame(&m, f);
+        unsigned nf;
+        size_t first = s_proto_count(f, &nf); /* offset of the version */
+        nf -= 3;
+        snprintf(name, sizeof name, "%s-max", msg);
+        s_pemit(name, f, n);
+
+        /* damaged copies of the upper-bound frame */
+        snprintf(name, sizeof name, "%s-trunc-half", msg);
+        s_pemit(name, f, n / 2);
+        snprintf(name, sizeof name, "%s-trunc-last-byte", msg);
+        s_pemit(name, f, n - 1);
+        memcpy(g, f, n);
+        g[n] = 0;
+        snprintf(name, sizeof name, "%s-trailing-byte", msg);
+        s_pemit(name, g, n + 1);
+        g[first] = 2;
+        snprintf(name, sizeof name, "%s-version-2", msg);
+        s_pemit(name, g, n);
+        s_pemit_splice(msg, "one-field-more", f, 3 + nf, "\x00", 1);
+        s_pemit_splice(msg, "one-field-less", f, 3 + nf - 1, NULL, 0);
+        s_pemit_splice(msg, "negative-version", f, 0, "\xff", 1);
+        s_pemit_splice(msg, "seq-as-string", f, 2, "\xa1x", 2);
+        s_pemit_splice(msg, "first-field-nil", f, 3, "\xc0", 1);
+        s_pemit_splice(msg, "last-field-float", f, 3 + nf - 1, "\xca\x3f\x80\x00\x00", 5);
+        s_pemit_splice(msg, "huge-array32-as-version", f, 0, huge[0], huge_len[0]);
+        for (size_t j = 0; j < sizeof huge / sizeof huge[0]; j += 2) { /* the 32-bit ones */
+            snprintf(name, sizeof name, "huge-%s-as-seq", huge_name[j]);
+            s_pemit_splice(msg, name, f, 2, huge[j], huge_len[j]);
+            snprintf(name, sizeof name, "huge-%s-as-first", huge_name[j]);
+            s_pemit_splice(msg, name, f, 3, huge[j], huge_len[j]);
+            snprintf(name, sizeof name, "huge-%s-as-last", huge_name[j]);
+            s_pemit_splice(msg, name, f, 3 + nf - 1, huge[j], huge_len[j]);
+        }
+    }
+
+    /* values at and past the bounds, and wrong types, one field at a time */
+    static const s_pcase_t cases[] = {
+        {PROTO_RUN, 2, "port-0", {0x00}, 1},
+        {PROTO_RUN, 2, "port-65536", {0xce, 0x00, 0x01, 0x00, 0x00}, 5},
+        {PROTO_RUN, 0, "test-id-0", {0x00}, 1},
+        {PROTO_RUN, 1, "target-empty", {0xa0}, 1},
+        {PROTO_RUN, 3, "spec-as-string", {0xa1, 'x'}, 2},
+        {PROTO_RUN, 3, "spec-as-bin32", {0xc6, 0, 0, 0, 1, 0xee}, 6},
+        {PROTO_RESULT, 1, "status-1", {0x01}, 1},
+        {PROTO_RESULT, 1, "status-minus-4096", {0xd1, 0xf0, 0x00}, 3},
+        {PROTO_RESULT, 1, "status-as-int64", {0xd3, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xf0, 0x01}, 9},
+        {PROTO_RESULT, 4, "start-2-pow-63", {0xcf, 0x80, 0, 0, 0, 0, 0, 0, 0}, 9},
+        {PROTO_RESULT, 2, "error-with-nul", {0xa3, 'a', 0, 'b'}, 4},
+        {PROTO_CLOCK, 4, "offset-int64-min", {0xd3, 0x80, 0, 0, 0, 0, 0, 0, 0}, 9},
+        {PROTO_CLOCK, 3, "interval-999", {0xcd, 0x03, 0xe7}, 3},
+        {PROTO_CLOCK, 2, "count-7", {0x07}, 1},
+        {PROTO_INTERVAL, 1, "remote-as-1", {0x01}, 1},
+        {PROTO_INTERVAL, 1, "remote-false", {0xc2}, 1},
+        {PROTO_STOP, 0, "test-id-uint64-max", {0xcf, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, 9},
+        {PROTO_STOP, 0, "test-id-negative", {0xff}, 1},
+        {PROTO_HEARTBEAT, 1, "running-map", {0x81, 0x01, 0x01}, 3},
+        {PROTO_HEARTBEAT, 1, "running-ext", {0xd4, 0x01, 0x00}, 3},
+        {PROTO_HEARTBEAT, 0, "sent-as-str32", {0xdb, 0, 0, 0, 1, '1'}, 6},
+        {PROTO_ERROR, 0, "code-0", {0x00}, 1},
+        {PROTO_ERROR, 0, "code-4096", {0xcd, 0x10, 0x00}, 3},
+        {PROTO_HELLO, 8, "addrs-empty", {0x90}, 1},
+        {PROTO_HELLO, 8, "addrs-as-array32", {0xdd, 0, 0, 0, 1, 0xa1, 'x'}, 7},
+        {PROTO_HELLO, 8, "addrs-nested-4-deep", {0x91, 0x91, 0x90}, 3},
+        {PROTO_HELLO, 8, "addrs-holding-array", {0x91, 0x91, 0xa1, 'x'}, 4},
+        {PROTO_HELLO, 8, "addrs-holding-bin", {0x91, 0xc4, 0x01, 'x'}, 4},
+        {PROTO_HELLO, 8, "addrs-holding-nil", {0x92, 0xa1, 'x', 0xc0}, 4},
+        {PROTO_HELLO, 8, "addrs-holding-str32-huge", {0x92, 0xa1, 'x', 0xdb, 0xff, 0xff, 0xff, 0xff}, 8},
+        {PROTO_HELLO, 8, "addrs-holding-array32-huge", {0x91, 0xdd, 0xff, 0xff, 0xff, 0xff}, 6},
+        {PROTO_HELLO, 8, "addrs-as-string", {0xa1, 'x'}, 2},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        s_proto_fill(&m, cases[i].id, true);
+        s_proto_frame(&m, f);
+        s_pemit_splice(s_pname(cases[i].id), cases[i].what, f, 3 + cases[i].field, cases[i].rep, cases[i].n);
+    }
+
+    /* strings and arrays one past their bounds, built by the encoder's own rules */
+    static const struct {
+        uint32_t id;
+        unsigned field;
+        const char *what;
+        uint8_t tag; /* str16 or bin16 */
+        size_t len;
+    } longer[] = {{PROTO_BYE, 0, "reason-257", 0xda, 257},
+                  {PROTO_ERROR, 1, "text-513", 0xda, 513},
+                  {PROTO_INTERVAL, 2, "interval-257", 0xc5, 257},
+                  {PROTO_RUN, 3, "spec-513", 0xc5, 513}};
+    for (size_t i = 0; i < sizeof longer / sizeof longer[0]; i++) {
+        s_proto_fill(&m, longer[i].id, true);
+        s_proto_frame(&m, f);
+        g[0] = longer[i].tag, g[1] = (uint8_t)(longer[i].len >> 8), g[2] = (uint8_t)longer[i].len;
+        memset(g + 3, 'x', longer[i].len);
+        s_pemit_splice(s_pname(longer[i].id), longer[i].what, f, 3 + longer[i].field, g, 3 + longer[i].len);
+    }
+    s_proto_fill(&m, PROTO_HELLO, true);
+    s_proto_frame(&m, f);
+    uint8_t addrs[80 * 2 + 8];
+    size_t an = 0;
+    addrs[an++] = 0xdc, addrs[an++] = 0, addrs[an++] = 65;
+    for (int i = 0; i < 65; i++)
+        addrs[an++] = 0xa1, addrs[an++] = (uint8_t)('a' + i % 26);
+    s_pemit_splice("hello", "addrs-65", f, 3 + 8, addrs, an);
+
+    /* realistic traffic: what the agent and the coordinator send each other */
+    proto_msg_init(&m, PROTO_HELLO, 1);
+    snprintf(m.u.hello.version, sizeof m.u.hello.version, "%s", "0.1.0");
+    snprintf(m.u.hello.role, sizeof m.u.hello.role, "%s", "node");
+    snprintf(m.u.hello.run_id, sizeof m.u.hello.run_id, "%s", "20231114-221320-7f3a");
+    snprintf(m.u.hello.hostname, sizeof m.u.hello.hostname, "%s", "vm-a.example.net");
+    snprintf(m.u.hello.host_id, sizeof m.u.hello.host_id, "%s", "3f1c9d2e8b7a4c6d9e0f1a2b3c4d5e6f");
+    snprintf(m.u.hello.kernel, sizeof m.u.hello.kernel, "%s", "6.1.0-18-amd64");
+    m.u.hello.stamping = 3, m.u.hello.ncpu = 2, m.u.hello.heartbeat_ms = 1000, m.u.hello.silence_ms = 30000;
+    m.u.hello.real_ns = S_START_REAL_NS;
+    m.u.hello.addrs.n = 2;
+    snprintf(m.u.hello.addrs.v[0], sizeof m.u.hello.addrs.v[0], "%s", "lo 127.0.0.1/8");
+    snprintf(m.u.hello.addrs.v[1], sizeof m.u.hello.addrs.v[1], "%s", "eth0 10.0.0.5/24");
+    s_pemit("real-hello-node", f, s_proto_frame(&m, f));
+    dp_msg_t dm;
+    dp_msg_init(&dm, DP_MSG_TEST);
+    dm.test = s_spec(TEST_UDP);
+    uint8_t spec[512];
+    proto_msg_init(&m, PROTO_RUN, 42);
+    m.u.run.test_id = 7, m.u.run.port = 5201;
+    snprintf(m.u.run.target, sizeof m.u.run.target, "%s", "10.0.0.6");
+    m.u.run.spec = (proto_bin_t){spec, s_body(&dm, spec, sizeof spec)};
+    s_pemit("real-run-udp", f, s_proto_frame(&m, f));
+    proto_msg_init(&m, PROTO_CLOCK, 43);
+    snprintf(m.u.clock.peer, sizeof m.u.clock.peer, "%s", "fe80::1%eth0");
+    m.u.clock.port = 5201, m.u.clock.count = 64, m.u.clock.interval_ns = 10000000;
+    m.u.clock.offset_ns = -123456, m.u.clock.bound_ns = 21000, m.u.clock.rtt_min_ns = 42000, m.u.clock.samples = 63;
+    s_pemit("real-clock-reply", f, s_proto_frame(&m, f));
+    proto_msg_init(&m, PROTO_ERROR, 42);
+    m.u.error.code = ECONNREFUSED;
+    snprintf(m.u.error.text, sizeof m.u.error.text, "%s", "RUN: connect 10.0.0.6:5201: Connection refused");
+    s_pemit("real-error", f, s_proto_frame(&m, f));
+
+    /* whole frames that are not [version, id, seq, ...] */
+    static const struct {
+        const char *name;
+        uint8_t b[16];
+        size_t n;
+    } raw[] = {
+        {"raw-empty", {0}, 0},
+        {"raw-empty-array", {0x90}, 1},
+        {"raw-version-only", {0x91, 0x01}, 2},
+        {"raw-uint", {0x01}, 1},
+        {"raw-map", {0x81, 0xa1, 'x', 0x01}, 4},
+        {"raw-float64", {0xcb, 0x3f, 0xf0, 0, 0, 0, 0, 0, 0}, 9},
+        {"raw-nil", {0xc0}, 1},
+        {"raw-id-0", {0x93, 0x01, 0x00, 0x07}, 4},
+        {"raw-id-127", {0x93, 0x01, 0x7f, 0x07}, 4},
+        {"raw-id-2-pow-32-plus-2", {0x93, 0x01, 0xcf, 0, 0, 0, 0x01, 0, 0, 0, 0x02, 0x07}, 12},
+        {"raw-version-2-id-99", {0x93, 0x02, 0x63, 0x07}, 4},
+        {"raw-nested-4-deep", {0x91, 0x91, 0x91, 0x90}, 4},
+        {"raw-truncated-uint16", {0x93, 0x01, 0x02, 0xcd, 0x01}, 5},
+    };
+    for (size_t i = 0; i < sizeof raw / sizeof raw[0]; i++)
+        s_pemit(raw[i].name, raw[i].b, raw[i].n);
+    memset(g, 0xff, 64);
+    s_pemit("raw-all-ff", g, 64);
+}
+
 int main(int argc, char **argv)
 {
-    if (argc != 2) {
-        fprintf(stderr, "usage: %s OUTDIR\n", argc > 0 ? argv[0] : "fuzz_gen_corpus");
+    bool proto = argc == 3 && strcmp(argv[1], "--proto") == 0;
+    if (argc != 2 && !proto) {
+        fprintf(stderr, "usage: %s [--proto] OUTDIR\n", argc > 0 ? argv[0] : "fuzz_gen_corpus");
         return 2;
     }
-    s_dir = argv[1];
-    s_gen_msgs();
-    s_gen_greetings();
-    s_gen_dgrams();
-    s_gen_hists();
-    s_gen_raw();
+    s_dir = argv[argc - 1];
+    if (proto) {
+        s_gen_proto();
+    } else {
+        s_gen_msgs();
+        s_gen_greetings();
+        s_gen_dgrams();
+        s_gen_hists();
+        s_gen_raw();
+    }
     printf("fuzz_gen_corpus: %zu files written to %s\n", s_written, s_dir);
     if (s_failed) {
         fprintf(stderr, "fuzz_gen_corpus: %d files failed\n", s_failed);
