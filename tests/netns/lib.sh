@@ -621,3 +621,68 @@ finish()
     ((_NS_FAIL == 0)) || exit 1
     exit 0
 }
+
+# --- OpenSSH servers --------------------------------------------------------------------------------------------
+
+# ns_stop PID : ends one process started by ns_bg (TERM, KILL after 2 s), by its recorded PID and start time, and
+# waits for it; a PID this run did not start is left alone (returns 1).
+ns_stop()
+{
+    local pid=$1 st
+    [[ $pid =~ ^[0-9]+$ ]] || { _ns_err "ns_stop: bad pid '$pid'"; return 1; }
+    st=$(awk -v p="$pid" '$1 == p { print $2 }' "$NS_STATE/pids" 2>/dev/null | tail -n 1)
+    [[ -n $st ]] || { _ns_err "ns_stop: pid $pid was not started by this run"; return 1; }
+    _ns_kill_pids "$pid $st"
+}
+
+# ns_sshd NS ADDR PORT HOSTDIR AUTHKEYS [CONFIG_LINE...] : runs a real OpenSSH server (Debian's /usr/sbin/sshd) in
+# NS on ADDR:PORT, in the foreground under ns_bg (so ns_cleanup ends it), and echoes its PID once it listens.
+# Everything it uses lives in HOSTDIR (created, mode 0700): an ed25519 host key ssh_host_ed25519_key (generated
+# unless present: delete it to change the host's key), sshd_config and sshd.pid. Root may log in with the keys
+# listed in AUTHKEYS (PermitRootLogin prohibit-password, no password, no PAM, StrictModes off, internal SFTP);
+# remote commands get TMPDIR=HOSTDIR/tmp. CONFIG_LINEs come first, so they override these defaults (sshd keeps
+# the first value of a keyword), e.g. 'PubkeyAcceptedAlgorithms +ssh-rsa'; the pseudo-line 'NoSFTP' leaves the
+# SFTP subsystem out (clients must fall back to SCP).
+# No system file is touched except creating sshd's privilege-separation directory /run/sshd. Returns 1 (with a
+# message) if sshd is missing or does not come up within 10 s.
+ns_sshd()
+{
+    local ns=$1 addr=$2 port=$3 dir=$4 auth=$5 pid line sftp='Subsystem sftp internal-sftp'
+    shift 5
+    [[ -x /usr/sbin/sshd ]] || { _ns_err "ns_sshd: /usr/sbin/sshd is missing (Debian: openssh-server)"; return 1; }
+    command -v ssh-keygen >/dev/null 2>&1 || { _ns_err "ns_sshd: needs ssh-keygen"; return 1; }
+    [[ $port =~ ^[0-9]+$ ]] || { _ns_err "ns_sshd: bad port '$port'"; return 1; }
+    mkdir -p "$dir" "$dir/tmp" && chmod 0700 "$dir" "$dir/tmp" || return 1
+    mkdir -p /run/sshd || return 1
+    if [[ ! -f $dir/ssh_host_ed25519_key ]]; then
+        ssh-keygen -q -t ed25519 -N '' -C "vmtp-test-$ns" -f "$dir/ssh_host_ed25519_key" </dev/null ||
+            { _ns_err "ns_sshd: ssh-keygen failed"; return 1; }
+    fi
+    {
+        for line in "$@"; do
+            if [[ $line == NoSFTP ]]; then sftp=; else printf '%s\n' "$line"; fi
+        done
+        [[ -z $sftp ]] || printf '%s\n' "$sftp"
+        cat <<EOC
+ListenAddress $addr:$port
+HostKey $dir/ssh_host_ed25519_key
+PidFile $dir/sshd.pid
+AuthorizedKeysFile $auth
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+SetEnv TMPDIR=$dir/tmp
+LogLevel VERBOSE
+EOC
+    } >"$dir/sshd_config"
+    /usr/sbin/sshd -t -f "$dir/sshd_config" || { _ns_err "ns_sshd: sshd rejects $dir/sshd_config"; return 1; }
+    pid=$(ns_bg "$ns" /usr/sbin/sshd -D -e -f "$dir/sshd_config") || return 1
+    if ! ns_wait_port "$ns" tcp "$port" 10; then
+        _ns_err "ns_sshd: sshd in $ns did not listen on $addr:$port; its log:"
+        tail -n 20 "$(ns_bg_log "$pid")" >&2
+        return 1
+    fi
+    printf '%s\n' "$pid"
+}
