@@ -67,6 +67,8 @@ static int s_dup(char **dst, const char *src)
     return *dst ? 0 : -ENOMEM;
 }
 
+static const char *s_or_empty(const char *s) { return s ? s : ""; }
+
 #define S_DEF_STR(name, def)                                                                                           \
     if (s_dup(&c->name, def) < 0)                                                                                      \
         rc = -ENOMEM;
@@ -92,7 +94,7 @@ static int s_dup(char **dst, const char *src)
         c->name.lo = d[0];                                                                                             \
         c->name.hi = d[1];                                                                                             \
     }
-#define S_DEF_ENUM(name, def) snprintf(c->name, sizeof c->name, "%s", (def) ? (const char *)(def) : "");
+#define S_DEF_ENUM(name, def) snprintf(c->name, sizeof c->name, "%s", s_or_empty(def));
 #define S_DEF_IGNORED(name, def) c->name = false;
 #define S_DEF(kind, name, a, b, def, doc) S_DEF_##kind(name, def)
 

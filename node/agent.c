@@ -764,8 +764,15 @@ int agent_run(const agent_cfg_t *cfg)
         return 2;
     }
     snprintf(ag->host_id, sizeof ag->host_id, "%s", cfg->host_id ? cfg->host_id : "");
-    if (!ag->host_id[0])
-        s_read_first_line("/etc/machine-id", ag->host_id, sizeof ag->host_id);
+    if (!ag->host_id[0]) {
+        /* The machine, and the network namespace on it: namespaces on one machine are separate
+         * hosts to the network (the namespace testbed), a real host keeps one identity. */
+        char mid[40] = "", ns[64] = "";
+        s_read_first_line("/etc/machine-id", mid, sizeof mid);
+        ssize_t n = readlink("/proc/self/ns/net", ns, sizeof ns - 1);
+        ns[n > 0 ? n : 0] = 0;
+        snprintf(ag->host_id, sizeof ag->host_id, "%.32s%s%.30s", mid[0] ? mid : "unknown", ns[0] ? "/" : "", ns);
+    }
     char endpoint[128] = "";
     int rc = s_setup(ag, secret, endpoint, sizeof endpoint);
     memset(secret, 0, sizeof secret);

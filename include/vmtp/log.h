@@ -16,6 +16,9 @@ extern log_level_t log_threshold;
 /* Sets the program name printed before each line (not owned; must outlive the program). */
 void log_set_program(const char *name);
 
+/* Also writes every line to f, prefixed with the UTC time (NULL = stop; not owned). */
+void log_set_file(FILE *f);
+
 /* Writes one line to stderr: "<program>: <level>: <message>". Use the LOG() macro instead. */
 void log_write(log_level_t level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

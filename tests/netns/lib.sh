@@ -686,3 +686,30 @@ EOC
     fi
     printf '%s\n' "$pid"
 }
+
+# ns_ssh_hosts DIR N : the hosts of a `vmtp --host` run. Namespace c (where vmtp runs) holds a bridge br0
+# 198.18.4.1/24; N host namespaces h1..hN (N <= 9) hang off it at 198.18.4.1N/24 (eth0), each with a real sshd
+# (ns_sshd, port 22, HOSTDIR DIR/hI, TMPDIR DIR/hI/tmp). Writes DIR/id_ed25519 (the client key every host
+# accepts) and DIR/known_hosts (every host's real key). Returns 1 with a message on any failure.
+ns_ssh_hosts()
+{
+    local dir=$1 n=$2 i
+    [[ $n =~ ^[1-9]$ ]] || { _ns_err "ns_ssh_hosts: 1..9 hosts"; return 1; }
+    mkdir -p -m 0700 "$dir" || return 1
+    ns_add c >/dev/null || return 1
+    ns_exec c ip link add br0 type bridge || return 1
+    ns_exec c ip addr add 198.18.4.1/24 dev br0 || return 1
+    ns_exec c ip link set br0 up || return 1
+    ssh-keygen -q -t ed25519 -N '' -C vmtp-test -f "$dir/id_ed25519" </dev/null || return 1
+    cp "$dir/id_ed25519.pub" "$dir/authorized_keys" || return 1
+    : >"$dir/known_hosts"
+    for ((i = 1; i <= n; i++)); do
+        ns_add "h$i" >/dev/null || return 1
+        # ns_link wants an address on both ends: the bridge port's is removed once it is enslaved.
+        ns_link c "v$i" "198.18.5.$i/32" "h$i" eth0 "198.18.4.1$i/24" || return 1
+        ns_exec c ip addr flush dev "v$i" || return 1
+        ns_exec c ip link set "v$i" master br0 || return 1
+        ns_sshd "h$i" "198.18.4.1$i" 22 "$dir/h$i" "$dir/authorized_keys" >/dev/null || return 1
+        printf '198.18.4.1%s %s\n' "$i" "$(cut -d' ' -f1-2 "$dir/h$i/ssh_host_ed25519_key.pub")" >>"$dir/known_hosts"
+    done
+}

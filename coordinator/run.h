@@ -1,0 +1,20 @@
+/* run.h — the kinds of `vmtp` run, and its exit statuses (ARCHITECTURE.md contract: 0 every
+ * scenario PASSED or SKIPPED, 1 any FAILED, 2 bad usage or configuration, other values for
+ * internal errors and interruptions). */
+#ifndef VMTP_RUN_H
+#define VMTP_RUN_H
+
+#include "config.h"
+#include "vmtp_cli.h"
+
+#define VMTP_EXIT_OK 0
+#define VMTP_EXIT_FAILED 1
+#define VMTP_EXIT_USAGE 2
+#define VMTP_EXIT_INTERNAL 3
+#define VMTP_EXIT_SIGINT 130  /* interrupted by SIGINT (after the cleanup) */
+#define VMTP_EXIT_SIGTERM 143 /* interrupted by SIGTERM (after the cleanup) */
+
+/* Native hosts over SSH: flows 7.x (--host) and 8.x (--external-host). Returns an exit status. */
+int run_hosts(const vmtp_opts_t *o, const config_t *cfg);
+
+#endif

@@ -1,0 +1,613 @@
+/* run_hosts.c — a `vmtp` run against native hosts over SSH: flows 7.x (--host) and 8.x
+ * (--external-host); see run.h.
+ *
+ * 1. SSH to every distinct host at once (host key checked first), a private directory (0700),
+ *    vmtp-node uploaded unless the same build is there, the agent started with its CURVE keys on
+ *    standard input; a host that fails any step is recorded with the reason and its flows fail.
+ * 2. One coordinator session per agent (HELLO, heartbeats); the server arms its data port.
+ * 3. Flows one at a time: 7.x between the first and the second --host (intra-host when one host
+ *    plays both roles: its agent is the server and the client), 8.1/8.2 between the external host
+ *    and the first --host (upload: the server sends; download: the external host sends).
+ * 4. The table, the JSON; then, on every path (success, failure, SIGINT, SIGTERM), BYE to every
+ *    agent (it exits and removes its directory) and an SSH cleanup that ends any process still
+ *    running from that directory and removes it.
+ */
+#include "run.h"
+
+#include "coord.h"
+#include "flows.h"
+#include "ssh.h"
+#include "summary.h"
+#include "vmtp/clock.h"
+#include "vmtp/log.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <arpa/inet.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#define S_MAX_HOSTS (VMTP_CLI_MAX_HOSTS + 1)
+#define S_CLEANUP_NS (30 * VMTP_NS_PER_S) /* bound on the SSH cleanup of every host together */
+
+typedef struct {
+    ssh_target_t target;           /* parsed spec (secret inside) */
+    char masked[600];              /* the spec for logs and JSON */
+    ssh_t *ssh;                    /* session */
+    char node_pub[COORD_KEY_SIZE]; /* the agent's key pair */
+    char node_sec[COORD_KEY_SIZE];
+    coord_node_t *node;            /* coordinator session, once the agent started */
+    int hello;                     /* 1 = pending, 0 = READY, < 0 = failed */
+    char error[800];               /* why this host cannot be used ("" = usable so far) */
+} s_host_t;
+
+typedef struct {
+    const vmtp_opts_t *o;
+    const config_t *cfg;
+    coord_t *c;
+    s_host_t hosts[S_MAX_HOSTS];
+    unsigned n_hosts;
+    int server, client, ext; /* indices into hosts (-1 = none) */
+    bool interrupted;
+    char run_id[16];
+} s_run_t;
+
+/* ---- helpers --------------------------------------------------------------------------------------- */
+
+static void s_host_fail(s_host_t *h, const char *what, const char *why)
+{
+    if (!h->error[0])
+        snprintf(h->error, sizeof h->error, "%s: %s", what, why);
+    LOG_ERROR("%s: %s", h->masked, h->error);
+}
+
+/* "~/x" → "$HOME/x". */
+static const char *s_expand(const char *path, char *buf, size_t cap)
+{
+    if (!path || path[0] != '~' || (path[1] && path[1] != '/'))
+        return path;
+    const char *home = getenv("HOME");
+    snprintf(buf, cap, "%s%s", home ? home : "", path + 1);
+    return buf;
+}
+
+/* vmtp-node next to this program (or $VMTP_NODE). */
+static int s_node_binary(char *out, size_t cap)
+{
+    const char *env = getenv("VMTP_NODE");
+    if (env && env[0]) {
+        snprintf(out, cap, "%s", env);
+        return access(out, R_OK) == 0 ? 0 : -errno;
+    }
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0)
+        return -errno;
+    self[n] = 0;
+    char *slash = strrchr(self, '/');
+    if (slash)
+        *slash = 0;
+    if (snprintf(out, cap, "%s/vmtp-node", self) >= (int)cap)
+        return -ENAMETOOLONG;
+    return access(out, R_OK) == 0 ? 0 : -errno;
+}
+
+/* Drives the busy sessions until they are done, the deadline passes, or (when interruptible) a
+ * signal arrives. Signals are read through coord_poll so the coordinator keeps serving too. */
+static int s_drive(s_run_t *r, int64_t deadline, bool interruptible)
+{
+    for (;;) {
+        struct pollfd pfd[S_MAX_HOSTS + 1];
+        s_host_t *who[S_MAX_HOSTS];
+        nfds_t n = 0;
+        int64_t now = clock_mono_ns(), next = deadline;
+        for (unsigned i = 0; i < r->n_hosts; i++) {
+            s_host_t *h = &r->hosts[i];
+            if (!h->ssh || !ssh_busy(h->ssh))
+                continue;
+            int rc = ssh_step(h->ssh); /* libssh2 may hold buffered data: advance before waiting */
+            if (rc == -EAGAIN) {
+                pfd[n] = (struct pollfd){.fd = ssh_fd(h->ssh), .events = ssh_events(h->ssh)};
+                who[n++] = h;
+                int64_t d = ssh_deadline_ns(h->ssh);
+                if (d && d < next)
+                    next = d;
+            }
+        }
+        if (!n)
+            return 0;
+        if (now >= deadline) {
+            for (nfds_t i = 0; i < n; i++)
+                ssh_abort(who[i]->ssh, "the run's time bound for this step passed");
+            return -ETIMEDOUT;
+        }
+        int64_t wait = next - now;
+        if (wait > 200 * VMTP_NS_PER_MS)
+            wait = 200 * VMTP_NS_PER_MS; /* the coordinator's heartbeats and signals */
+        if (poll(pfd, n, (int)((wait + VMTP_NS_PER_MS - 1) / VMTP_NS_PER_MS)) < 0 && errno != EINTR)
+            return -errno;
+        if (coord_poll(r->c, 0) == -EINTR) {
+            r->interrupted = true;
+            if (interruptible) {
+                for (nfds_t i = 0; i < n; i++)
+                    ssh_abort(who[i]->ssh, "interrupted");
+                return -EINTR;
+            }
+        }
+    }
+}
+
+/* Runs one SSH step on every usable host; a failure marks the host. */
+typedef int (*s_op_fn)(s_run_t *r, s_host_t *h, const void *arg);
+
+static int s_phase(s_run_t *r, const char *what, s_op_fn op, const void *arg, int64_t bound_ns)
+{
+    for (unsigned i = 0; i < r->n_hosts; i++) {
+        s_host_t *h = &r->hosts[i];
+        if (h->error[0] || !h->ssh)
+            continue;
+        int rc = op(r, h, arg);
+        if (rc < 0)
+            s_host_fail(h, what, strerror(-rc));
+    }
+    int rc = s_drive(r, clock_mono_ns() + bound_ns, true);
+    for (unsigned i = 0; i < r->n_hosts; i++) {
+        s_host_t *h = &r->hosts[i];
+        if (!h->error[0] && h->ssh && ssh_status(h->ssh) < 0)
+            s_host_fail(h, what, ssh_error(h->ssh)[0] ? ssh_error(h->ssh) : strerror(-ssh_status(h->ssh)));
+    }
+    return rc;
+}
+
+static int s_op_connect(s_run_t *r, s_host_t *h, const void *arg)
+{
+    (void)r;
+    (void)arg;
+    return ssh_connect(h->ssh);
+}
+
+static int s_op_mkdtemp(s_run_t *r, s_host_t *h, const void *arg)
+{
+    (void)r;
+    (void)arg;
+    return ssh_mkdtemp(h->ssh);
+}
+
+static int s_op_upload(s_run_t *r, s_host_t *h, const void *arg)
+{
+    (void)r;
+    char remote[600];
+    snprintf(remote, sizeof remote, "%s/vmtp-node", ssh_remote_dir(h->ssh));
+    return ssh_upload(h->ssh, arg, remote);
+}
+
+static int s_op_start(s_run_t *r, s_host_t *h, const void *arg)
+{
+    (void)arg;
+    const char *dir = ssh_remote_dir(h->ssh);
+    char cmd[1600];
+    /* The agent listens on the address we reached the host by (when it is one), so its control
+     * port is exactly as exposed as its SSH port. */
+    char bind[300] = "";
+    struct in6_addr a6;
+    struct in_addr a4;
+    if (inet_pton(AF_INET, h->target.host, &a4) == 1 || inet_pton(AF_INET6, h->target.host, &a6) == 1)
+        snprintf(bind, sizeof bind, " --bind %s", h->target.host);
+    snprintf(cmd, sizeof cmd, "exec %s/vmtp-node agent --port %llu%s --silence %llu --cleanup %s", dir,
+             (unsigned long long)r->cfg->control_port, bind, (unsigned long long)r->cfg->agent_silence_timeout, dir);
+    if (coord_keypair(h->node_pub, h->node_sec) < 0)
+        return -EIO;
+    char keys[200];
+    int len = snprintf(keys, sizeof keys, "secret %s\ncoordinator %s\n", h->node_sec, coord_public_key(r->c));
+    int rc = ssh_start(h->ssh, cmd, keys, (size_t)len, "ready port=", 30 * VMTP_NS_PER_S);
+    memset(keys, 0, sizeof keys);
+    memset(h->node_sec, 0, sizeof h->node_sec);
+    return rc;
+}
+
+static void s_on_hello(coord_node_t *n, int status, void *arg)
+{
+    (void)n;
+    ((s_host_t *)arg)->hello = status;
+}
+
+/* ---- set-up -------------------------------------------------------------------------------------- */
+
+/* The index of spec's host in r->hosts, adding it (one session per distinct user@host:port). */
+static int s_add_host(s_run_t *r, const char *spec, const char *opt, char *why, size_t cap)
+{
+    ssh_target_t t;
+    char err[300];
+    if (ssh_target_parse(spec, SSH_DEFAULT_PORT, &t, err, sizeof err) < 0) {
+        snprintf(why, cap, "%s: %s", opt, err);
+        return -EINVAL;
+    }
+    for (unsigned i = 0; i < r->n_hosts; i++) {
+        const ssh_target_t *o = &r->hosts[i].target;
+        if (!strcmp(o->user, t.user) && !strcmp(o->host, t.host) && o->port == t.port) {
+            memset(&t, 0, sizeof t);
+            return (int)i;
+        }
+    }
+    s_host_t *h = &r->hosts[r->n_hosts];
+    h->target = t;
+    memset(&t, 0, sizeof t);
+    ssh_target_masked(&h->target, h->masked, sizeof h->masked);
+    h->hello = 1;
+    return (int)r->n_hosts++;
+}
+
+static int s_setup(s_run_t *r)
+{
+    char key_buf[4200], kh_buf[4200], node_bin[PATH_MAX];
+    int rc = s_node_binary(node_bin, sizeof node_bin);
+    if (rc < 0) {
+        LOG_ERROR("cannot find vmtp-node next to vmtp (or $VMTP_NODE): %s", strerror(-rc));
+        return rc;
+    }
+    ssh_cfg_t scfg = {
+        .known_hosts = s_expand(r->cfg->known_hosts, kh_buf, sizeof kh_buf),
+        .hostkey_policy = r->cfg->accept_new_host_keys ? SSH_HOSTKEY_ACCEPT_NEW : SSH_HOSTKEY_STRICT,
+        .private_key = s_expand(r->cfg->private_key_file, key_buf, sizeof key_buf),
+        .connect_timeout_ns = (int64_t)r->cfg->ssh_connect_timeout * VMTP_NS_PER_S,
+    };
+    for (unsigned i = 0; i < r->n_hosts; i++) {
+        int err = 0;
+        r->hosts[i].ssh = ssh_new(&r->hosts[i].target, &scfg, &err);
+        if (!r->hosts[i].ssh)
+            s_host_fail(&r->hosts[i], "ssh", strerror(-err));
+    }
+    LOG_INFO("connecting to %u host%s over SSH", r->n_hosts, r->n_hosts > 1 ? "s" : "");
+    int64_t bound = (int64_t)r->cfg->ssh_connect_timeout * VMTP_NS_PER_S + 5 * VMTP_NS_PER_S;
+    if ((rc = s_phase(r, "SSH", s_op_connect, NULL, bound)) == -EINTR ||
+        (rc = s_phase(r, "creating the working directory", s_op_mkdtemp, NULL, 60 * VMTP_NS_PER_S)) == -EINTR ||
+        (rc = s_phase(r, "uploading vmtp-node", s_op_upload, node_bin, 300 * VMTP_NS_PER_S)) == -EINTR ||
+        (rc = s_phase(r, "starting the agent", s_op_start, NULL, 40 * VMTP_NS_PER_S)) == -EINTR)
+        return -EINTR;
+    for (unsigned i = 0; i < r->n_hosts; i++) {
+        s_host_t *h = &r->hosts[i];
+        if (h->error[0])
+            continue;
+        LOG_INFO("%s: agent started (vmtp-node %s, %s)", h->masked,
+                 !strcmp(ssh_upload_method(h->ssh), "skipped") ? "already there" : "uploaded",
+                 ssh_ready_line(h->ssh));
+        int port = 0;
+        const char *p = strstr(ssh_ready_line(h->ssh), "port=");
+        if (!p || sscanf(p, "port=%d", &port) != 1 || port <= 0 || port > 65535) {
+            s_host_fail(h, "starting the agent", "it did not say which port it listens on");
+            continue;
+        }
+        char ep[400];
+        snprintf(ep, sizeof ep, h->target.ipv6 ? "tcp://[%s]:%d" : "tcp://%s:%d", h->target.host, port);
+        int err = 0;
+        h->node = coord_add_node(r->c, h->target.host, ep, h->node_pub, s_on_hello, h, &err);
+        if (!h->node)
+            s_host_fail(h, "connecting to the agent", strerror(-err));
+    }
+    int64_t end = clock_mono_ns() + 30 * VMTP_NS_PER_S;
+    for (;;) {
+        bool pending = false;
+        for (unsigned i = 0; i < r->n_hosts; i++)
+            pending |= r->hosts[i].node && r->hosts[i].hello == 1;
+        if (!pending || clock_mono_ns() > end)
+            break;
+        if (coord_poll(r->c, 100 * VMTP_NS_PER_MS) == -EINTR) {
+            r->interrupted = true;
+            return -EINTR;
+        }
+    }
+    for (unsigned i = 0; i < r->n_hosts; i++) {
+        s_host_t *h = &r->hosts[i];
+        if (h->node && h->hello != 0)
+            s_host_fail(h, "the agent's control session",
+                        coord_node_reason(h->node)[0] ? coord_node_reason(h->node) : "no HELLO answer");
+    }
+    return 0;
+}
+
+/* ---- flows -------------------------------------------------------------------------------------- */
+
+/* The data address of the server: the address of the interface its spec names (VMTP's
+ * server-listen-if-name), else the address it was reached by. */
+static void s_data_addr(const s_host_t *h, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s", h->target.host);
+    if (!h->target.ifname[0] || !h->node)
+        return;
+    const proto_hello_t *hello = coord_node_hello(h->node);
+    for (unsigned i = 0; i < hello->addrs.n; i++) {
+        char name[32], addr[80];
+        if (sscanf(hello->addrs.v[i], "%31s %79s", name, addr) != 2 || strcmp(name, h->target.ifname))
+            continue;
+        char *slash = strchr(addr, '/');
+        if (slash)
+            *slash = 0;
+        if (!strchr(addr, ':') || !strchr(out, '.')) { /* IPv4 first */
+            snprintf(out, cap, "%s", addr);
+            if (!strchr(addr, ':'))
+                return;
+        }
+    }
+}
+
+typedef struct {
+    s_run_t *r;
+    const char *label;
+} s_progress_t;
+
+/* After each measurement: the line, and the agents' SSH channels read (whatever an agent writes
+ * to its standard error must not fill the channel's window and stall it). */
+static void s_progress(const char *line, void *arg)
+{
+    s_progress_t *p = arg;
+    if (line && !p->r->o->quiet)
+        LOG_INFO("  %s: %s", p->label, line);
+    for (unsigned i = 0; i < p->r->n_hosts; i++)
+        if (p->r->hosts[i].ssh && !ssh_busy(p->r->hosts[i].ssh))
+            ssh_step(p->r->hosts[i].ssh);
+}
+
+typedef struct {
+    int listen_status;
+    uint16_t port;
+    bool done;
+} s_listen_t;
+
+static void s_on_listen(coord_node_t *n, int status, uint16_t port, void *arg)
+{
+    (void)n;
+    s_listen_t *l = arg;
+    l->listen_status = status;
+    l->port = port;
+    l->done = true;
+}
+
+/* Runs one flow (client → server's data address), or records why it could not run. */
+static int s_flow(s_run_t *r, flow_result_t *f, const char *group, const char *desc, int client, int server,
+                  const char *target, uint16_t port, bool reverse, bool icmp)
+{
+    s_host_t *hc = &r->hosts[client], *hs = &r->hosts[server];
+    snprintf(f->id, sizeof f->id, "%s", group);
+    snprintf(f->desc, sizeof f->desc, "%s", desc);
+    snprintf(f->ip_from, sizeof f->ip_from, "%s", hc->target.host);
+    snprintf(f->ip_to, sizeof f->ip_to, "%s", target);
+    const s_host_t *bad = hs->error[0] ? hs : hc->error[0] ? hc : NULL;
+    if (bad || !port) {
+        f->status = FLOW_FAILED;
+        snprintf(f->reason, sizeof f->reason, "%.200s: %.390s", bad ? bad->masked : hs->masked,
+                 bad ? bad->error : "its data-plane server is not armed");
+        LOG_ERROR("%s %s: FAILED: %s", group, desc, f->reason);
+        return 0;
+    }
+    LOG_INFO("flow %s: %s, %s -> %s", group, desc, hc->target.host, target);
+    s_progress_t prog = {.r = r, .label = group};
+    flow_ctx_t fc = {.c = r->c,
+                     .client = hc->node,
+                     .server = hs->node,
+                     .target = target,
+                     .port = port,
+                     .cfg = r->cfg,
+                     .time_ns = r->o->time_ns,
+                     .trial_ns = (int64_t)r->cfg->udp_trial_ms * VMTP_NS_PER_MS,
+                     .tcp = r->o->tcp,
+                     .udp = r->o->udp,
+                     .icmp = r->o->icmp && icmp,
+                     .reverse = reverse,
+                     .progress = s_progress,
+                     .progress_arg = &prog};
+    int rc = flow_measure(&fc, f);
+    /* flow_measure names the hosts by their HELLO; the JSON keeps the addresses used. */
+    LOG_INFO("flow %s: %s in %.1f s%s%s", group, flow_status_name(f->status), f->wall_s, f->reason[0] ? ": " : "",
+             f->reason);
+    if (rc == -EINTR)
+        r->interrupted = true;
+    return rc;
+}
+
+/* ---- the run -------------------------------------------------------------------------------------- */
+
+static void s_cleanup(s_run_t *r)
+{
+    coord_destroy(&r->c); /* BYE: each agent exits and removes its directory */
+    for (unsigned i = 0; i < r->n_hosts; i++)
+        if (r->hosts[i].ssh && ssh_connected(r->hosts[i].ssh) && ssh_cleanup(r->hosts[i].ssh) < 0)
+            LOG_WARN("%s: cannot start the cleanup", r->hosts[i].masked);
+    int64_t end = clock_mono_ns() + S_CLEANUP_NS;
+    for (;;) {
+        struct pollfd pfd[S_MAX_HOSTS];
+        nfds_t n = 0;
+        for (unsigned i = 0; i < r->n_hosts; i++) {
+            ssh_t *s = r->hosts[i].ssh;
+            if (s && ssh_busy(s) && ssh_step(s) == -EAGAIN)
+                pfd[n++] = (struct pollfd){.fd = ssh_fd(s), .events = ssh_events(s)};
+        }
+        if (!n || clock_mono_ns() > end)
+            break;
+        poll(pfd, n, 100);
+    }
+    for (unsigned i = 0; i < r->n_hosts; i++) {
+        s_host_t *h = &r->hosts[i];
+        if (h->ssh && ssh_connected(h->ssh)) {
+            if (ssh_busy(h->ssh))
+                ssh_abort(h->ssh, "cleanup time bound passed");
+            if (ssh_status(h->ssh) < 0)
+                LOG_ERROR("%s: cleanup failed: %s (remove %s there by hand)", h->masked, ssh_error(h->ssh),
+                          ssh_remote_dir(h->ssh)[0] ? ssh_remote_dir(h->ssh) : "vmtp.* in its temporary directory");
+            else
+                LOG_DEBUG("%s: cleaned up", h->masked);
+        }
+        ssh_destroy(&h->ssh);
+        memset(&h->target, 0, sizeof h->target);
+    }
+}
+
+int run_hosts(const vmtp_opts_t *o, const config_t *cfg)
+{
+    int64_t t0 = clock_mono_ns();
+    s_run_t *r = calloc(1, sizeof *r);
+    if (!r)
+        return VMTP_EXIT_INTERNAL;
+    r->o = o;
+    r->cfg = cfg;
+    r->server = r->client = r->ext = -1;
+    uint8_t rnd[4] = {0};
+    if (getrandom(rnd, sizeof rnd, 0) != sizeof rnd)
+        rnd[0] = (uint8_t)getpid();
+    snprintf(r->run_id, sizeof r->run_id, "%02x%02x%02x%x", rnd[0], rnd[1], rnd[2], rnd[3] & 0xf);
+    char why[400];
+    int status = VMTP_EXIT_OK;
+    for (unsigned i = 0; i < o->n_hosts && status == VMTP_EXIT_OK; i++) {
+        int k = s_add_host(r, o->hosts[i], "--host", why, sizeof why);
+        if (k < 0)
+            status = VMTP_EXIT_USAGE;
+        else if (i == 0)
+            r->server = k;
+        else if (i == 1)
+            r->client = k;
+    }
+    if (status == VMTP_EXIT_OK && o->external_host) {
+        r->ext = s_add_host(r, o->external_host, "--external-host", why, sizeof why);
+        if (r->ext < 0)
+            status = VMTP_EXIT_USAGE;
+    }
+    if (status != VMTP_EXIT_OK) {
+        fprintf(stderr, "vmtp: %s\n", why);
+        free(r);
+        return status;
+    }
+    if (r->client < 0)
+        r->client = r->server; /* one host: intra-host */
+    /* SIGINT and SIGTERM stay blocked until the cleanup is over; the coordinator reads them. */
+    sigset_t block, old;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &block, &old);
+    int err = 0;
+    coord_cfg_t ccfg = {.run_id = r->run_id,
+                        .silence_ms = (uint32_t)(cfg->agent_silence_timeout * 1000),
+                        .heartbeat_ms = 1000,
+                        .signals = true};
+    r->c = coord_new(&ccfg, &err);
+    if (!r->c) {
+        LOG_ERROR("cannot start the coordinator: %s", strerror(-err));
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        free(r);
+        return VMTP_EXIT_INTERNAL;
+    }
+    LOG_INFO("vmtp %s, run %s", VMTP_VERSION, r->run_id);
+    int rc = s_setup(r);
+    flow_result_t flows[3];
+    memset(flows, 0, sizeof flows);
+    summary_flow_t sf[3];
+    unsigned nsf = 0;
+    char server_addr[300] = "";
+    uint16_t port = 0;
+    if (rc != -EINTR && r->hosts[r->server].node && !r->hosts[r->server].error[0]) {
+        s_data_addr(&r->hosts[r->server], server_addr, sizeof server_addr);
+        s_listen_t l = {0};
+        bool bind_ok = strchr(server_addr, '.') || strchr(server_addr, ':');
+        if (coord_listen(r->hosts[r->server].node, (uint16_t)cfg->data_port, bind_ok ? server_addr : "", s_on_listen,
+                         &l) == 0) {
+            while (!l.done && coord_poll(r->c, -1) != -EINTR) {
+            }
+        }
+        if (l.done && l.listen_status == 0)
+            port = l.port;
+        else
+            s_host_fail(&r->hosts[r->server], "arming the data port",
+                        l.done ? strerror(-l.listen_status) : "interrupted");
+    }
+    if (!r->interrupted) {
+        char desc[64];
+        snprintf(desc, sizeof desc, "Native Throughput");
+        sf[nsf] = (summary_flow_t){.group = "7", .res = &flows[0]};
+        nsf++;
+        rc = s_flow(r, &flows[0], "7", desc, r->client, r->server, server_addr[0] ? server_addr : "?", port, false,
+                    true);
+    }
+    if (r->ext >= 0 && !r->interrupted) {
+        sf[nsf] = (summary_flow_t){.group = "8.1", .res = &flows[1]};
+        nsf++;
+        rc = s_flow(r, &flows[1], "8.1", "VM to Host Uploading", r->ext, r->server, r->hosts[r->server].target.host,
+                    port, true, false);
+        if (!r->interrupted) {
+            sf[nsf] = (summary_flow_t){.group = "8.2", .res = &flows[2]};
+            nsf++;
+            rc = s_flow(r, &flows[2], "8.2", "VM to Host Downloading", r->ext, r->server,
+                        r->hosts[r->server].target.host, port, false, false);
+        }
+    } else if (r->ext < 0) {
+        sf[nsf++] = (summary_flow_t){.group = "8.1", .skip_reason = "no --external-host"};
+        sf[nsf++] = (summary_flow_t){.group = "8.2", .skip_reason = "no --external-host"};
+    }
+    (void)rc;
+    /* The table and the JSON, also after an interruption (with what finished). */
+    summary_row_t *rows = NULL;
+    summary_counts_t counts;
+    int nrows = summary_rows(sf, nsf, o->tcp, o->udp, o->icmp, &rows, &counts);
+    if (nrows > 0) {
+        summary_print(stdout, rows, (unsigned)nrows, &counts);
+        fflush(stdout);
+    }
+    if (o->json_file && nrows > 0) {
+        summary_node_t nodes[S_MAX_HOSTS];
+        for (unsigned i = 0; i < r->n_hosts; i++) {
+            s_host_t *h = &r->hosts[i];
+            nodes[i] = (summary_node_t){.role = (int)i == r->server ? "server"
+                                                : (int)i == r->ext  ? "external"
+                                                                    : "client",
+                                        .ssh_target = h->masked,
+                                        .hello = h->node && h->hello == 0 ? coord_node_hello(h->node) : NULL};
+            if (h->node)
+                nodes[i].clock_offset_ns = coord_node_offset_ns(h->node, &nodes[i].clock_bound_ns);
+        }
+        char date[32];
+        time_t now = time(NULL);
+        struct tm tm;
+        localtime_r(&now, &tm);
+        strftime(date, sizeof date, "%Y-%m-%d %H:%M:%S", &tm);
+        summary_ctx_t ctx = {.date = date,
+                             .args = vmtp_cli_args_masked(o),
+                             .run_id = r->run_id,
+                             .description = o->test_description,
+                             .mode = vmtp_mode_name(o->mode),
+                             .nodes = nodes,
+                             .n_nodes = r->n_hosts,
+                             .wall_s = (double)(clock_mono_ns() - t0) / 1e9};
+        int jr = summary_write_json(o->json_file, &ctx, sf, nsf, rows, (unsigned)nrows, &counts);
+        if (jr < 0) {
+            LOG_ERROR("cannot write %s: %s", o->json_file, strerror(-jr));
+            status = VMTP_EXIT_INTERNAL;
+        } else {
+            LOG_INFO("results saved in %s", o->json_file);
+        }
+    }
+    if (status == VMTP_EXIT_OK && nrows > 0 && counts.failed)
+        status = VMTP_EXIT_FAILED;
+    if (nrows < 0)
+        status = VMTP_EXIT_INTERNAL;
+    free(rows);
+    for (unsigned i = 0; i < 3; i++)
+        flow_result_fini(&flows[i]);
+    int sig = coord_last_signal(r->c);
+    s_cleanup(r);
+    if (r->interrupted) {
+        LOG_WARN("interrupted by %s: stopped, cleaned up", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+        status = sig == SIGTERM ? VMTP_EXIT_SIGTERM : VMTP_EXIT_SIGINT;
+    }
+    /* Signals that came during the cleanup are dropped before unblocking (the run is over). */
+    struct timespec zero = {0, 0};
+    while (sigtimedwait(&block, NULL, &zero) > 0) {
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    free(r);
+    LOG_INFO("done in %.1f s", (double)(clock_mono_ns() - t0) / 1e9);
+    return status;
+}
