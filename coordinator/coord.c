@@ -79,6 +79,7 @@ struct coord {
     uint64_t next_test_id; /* test ids */
     int sigfd;             /* signalfd, or -1 */
     sigset_t old_mask;     /* signal mask before cfg.signals blocked SIGINT/SIGTERM */
+    bool masked;           /* old_mask is to be restored */
     int last_signal;       /* the last signal seen */
     zmq_pollitem_t *items; /* poll set: [signalfd], then sock and mon of each node */
     unsigned cap_items;    /* allocated */
@@ -271,6 +272,7 @@ coord_t *coord_new(const coord_cfg_t *cfg, int *err)
         sigaddset(&set, SIGINT);
         sigaddset(&set, SIGTERM);
         pthread_sigmask(SIG_BLOCK, &set, &c->old_mask);
+        c->masked = true;
         c->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
         if (c->sigfd < 0) {
             e = -errno;
@@ -340,8 +342,9 @@ void coord_destroy(coord_t **self)
     free(c->items);
     if (c->ctx)
         zmq_ctx_term(c->ctx);
-    if (c->sigfd >= 0) {
+    if (c->sigfd >= 0)
         close(c->sigfd);
+    if (c->masked) {
         /* Signals that arrived and were not read would fire on unblocking: drop them. */
         sigset_t pending;
         sigpending(&pending);
@@ -583,6 +586,12 @@ static void s_send_stop(coord_node_t *n, uint64_t test_id)
 
 int coord_stop(coord_t *self, uint64_t test_id)
 {
+    if (!test_id) { /* everything, everywhere (RUNs and PINGs) */
+        for (unsigned i = 0; i < self->n_nodes; i++)
+            if (self->nodes[i]->state == COORD_NODE_READY)
+                s_send_stop(self->nodes[i], 0);
+        return 0;
+    }
     for (s_req_t *r = self->reqs; r; r = r->next)
         if (r->kind == S_REQ_RUN && r->test_id == test_id) {
             if (r->node->state == COORD_NODE_READY)
@@ -658,6 +667,21 @@ void coord_result_take(coord_result_t *r, dp_result_t *out)
 }
 
 unsigned coord_pending(const coord_t *self) { return self->n_reqs; }
+
+unsigned coord_detach(coord_t *self, const void *arg)
+{
+    unsigned n = 0;
+    for (s_req_t *r = self->reqs; r; r = r->next)
+        if (r->arg == arg && (r->on_listen || r->on_interval || r->on_result || r->on_clock || r->on_ping)) {
+            r->on_listen = NULL;
+            r->on_interval = NULL;
+            r->on_result = NULL;
+            r->on_clock = NULL;
+            r->on_ping = NULL;
+            n++;
+        }
+    return n;
+}
 
 int coord_last_signal(const coord_t *self) { return self->last_signal; }
 

@@ -7,6 +7,9 @@
  * wait. Everything a caller asks for is asynchronous: the answer arrives through a callback
  * called from coord_poll(), in the caller's thread.
  *
+ * Callbacks must not call coord_poll or coord_destroy (the loop is in the middle of a frame); they
+ * may start new requests (coord_run, coord_listen, ...).
+ *
  * Per node: CURVE client socket (the coordinator's key pair is made per run; each node gets its
  * own key pair, whose secret the launcher hands the agent on stdin), HELLO with a version check,
  * heartbeats both ways, and loss detection: a node silent longer than silence_ms is LOST, and
@@ -95,7 +98,8 @@ int coord_listen(coord_node_t *n, uint16_t port, const char *bind, coord_listen_
  * Returns the test's id (> 0), or -errno. */
 int64_t coord_run(coord_node_t *n, const char *target, uint16_t port, const test_spec_t *spec,
                   coord_interval_fn on_interval, coord_result_fn done, void *arg);
-/* Stops a test on its node (the node still reports a RESULT). Returns 0 or -ENOENT. */
+/* Stops a test on its node (the node still reports a RESULT); test_id 0 stops every test and
+ * PING on every node. Returns 0 or -ENOENT. */
 int coord_stop(coord_t *self, uint64_t test_id);
 
 /* Measures the clock offset of peer's data-plane server (at peer:port) relative to n, on the data
@@ -120,6 +124,11 @@ void coord_result_take(coord_result_t *r, dp_result_t *out);
  * and timers, and calls the callbacks due. Returns 0, -EINTR when SIGINT or SIGTERM arrived (with
  * cfg.signals), or -errno. */
 int coord_poll(coord_t *self, int64_t timeout_ns);
+
+/* Detaches every pending request whose callback argument is arg: its answer, when it comes, is
+ * dropped (its request still ends, by answer or deadline). For a caller about to free arg.
+ * Returns how many were detached. */
+unsigned coord_detach(coord_t *self, const void *arg);
 
 /* Requests and tests still pending on any node. */
 unsigned coord_pending(const coord_t *self);

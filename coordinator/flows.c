@@ -46,8 +46,7 @@ static int s_pump(coord_t *c, const bool *done, int64_t test_id)
         int rc = coord_poll(c, -1);
         if (rc == -EINTR && !grace_end) {
             result = -EINTR;
-            if (test_id > 0)
-                coord_stop(c, (uint64_t)test_id);
+            coord_stop(c, test_id > 0 ? (uint64_t)test_id : 0); /* 0: every test and PING */
             grace_end = clock_mono_ns() + S_INTERRUPT_GRACE_NS;
         } else if (rc < 0 && rc != -EINTR) {
             return rc;
@@ -81,9 +80,11 @@ int flow_run_test(coord_t *c, coord_node_t *client, const char *target, uint16_t
             snprintf(why, cap, "%s", w->error);
         rc = rc < 0 ? rc : w->status;
     } else {
-        snprintf(why, cap, "interrupted");
+        snprintf(why, cap, "%s", rc == -EINTR ? "interrupted" : strerror(-rc));
         dp_result_fini(&w->res);
+        rc = rc < 0 ? rc : -EIO;
     }
+    coord_detach(c, w); /* an answer still to come must not reach freed memory */
     free(w);
     return rc;
 }
@@ -180,6 +181,55 @@ static int s_tcp(const flow_ctx_t *fc, flow_result_t *f)
     return 0;
 }
 
+/* ---- the clock offset, for absolute one-way delays ----------------------------------------------- */
+
+typedef struct {
+    bool done;
+    int status;
+    proto_clock_t c;
+} s_clock_wait_t;
+
+static void s_on_clock(coord_node_t *n, int status, const proto_clock_t *c, void *arg)
+{
+    (void)n;
+    s_clock_wait_t *w = arg;
+    w->status = status;
+    if (c)
+        w->c = *c;
+    w->done = true;
+}
+
+/* NTP-style exchanges client -> server's data port (kernel stamps, minimum-RTT filter): when the
+ * offset is known to within owd_clock_bound_us, the UDP tests get it and their one-way delays are
+ * absolute. Returns -EINTR after a signal, else 0 (a failed measurement only leaves delays relative). */
+static int s_clock(const flow_ctx_t *fc, flow_result_t *f)
+{
+    f->clock_status = 1;
+    if (!fc->cfg->owd_clock_bound_us)
+        return 0;
+    s_clock_wait_t w = {0};
+    int rc = coord_clock(fc->client, fc->target, fc->port, 200, 500 * VMTP_NS_PER_US, s_on_clock, &w);
+    if (rc < 0) {
+        f->clock_status = rc;
+        return 0;
+    }
+    rc = s_pump(fc->c, &w.done, 0);
+    coord_detach(fc->c, &w);
+    if (rc == -EINTR)
+        return -EINTR;
+    f->clock_status = w.done ? w.status : rc < 0 ? rc : -EIO;
+    if (f->clock_status == 0) {
+        f->clock_offset_ns = w.c.offset_ns;
+        f->clock_bound_ns = w.c.bound_ns;
+        f->clock_samples = w.c.samples;
+        f->clock_used = w.c.bound_ns <= (int64_t)fc->cfg->owd_clock_bound_us * VMTP_NS_PER_US;
+        LOG_DEBUG("clock offset %lld ns +- %lld ns from %llu exchanges%s", (long long)w.c.offset_ns,
+                  (long long)w.c.bound_ns, (unsigned long long)w.c.samples,
+                  f->clock_used ? ": one-way delays will be absolute" : ": too loose for one-way delays");
+    }
+    return 0;
+}
+
 /* ---- UDP ------------------------------------------------------------------------------------------ */
 
 typedef struct {
@@ -227,12 +277,17 @@ static int s_udp(const flow_ctx_t *fc, flow_result_t *f)
             return -ENOMEM;
         }
         s->fc = fc;
+        e->search_mode = !strcmp(cfg->udp_search, "rfc2544") ? "rfc2544" : "vmtp";
         s->spec = (test_spec_t){.proto = TEST_UDP,
                                 .streams = 1,
                                 .len = size,
                                 .reverse = fc->reverse,
                                 .duration_ns = fc->trial_ns,
                                 .interval_ns = 0};
+        if (f->clock_used) { /* receiver clock minus sender clock */
+            s->spec.clock_known = true;
+            s->spec.clock_offset_ns = fc->reverse ? -f->clock_offset_ns : f->clock_offset_ns;
+        }
         uint64_t cap_bps = cfg->vm_bandwidth * 1000;
         ratesearch_cfg_t rc = {.mode = !strcmp(cfg->udp_search, "rfc2544") ? RATESEARCH_RFC2544 : RATESEARCH_VMTP,
                                .loss_min = cfg->udp_loss_rate_range.lo,
@@ -334,10 +389,11 @@ static int s_icmp(const flow_ctx_t *fc, flow_result_t *f)
                      strerror(-rc));
         } else {
             rc = s_pump(fc->c, &w.done, 0);
+            coord_detach(fc->c, &w); /* w lives on this stack frame */
             if (rc == -EINTR && !w.done)
                 return -EINTR;
-            e->status = w.done ? w.status : rc;
-            snprintf(e->error, sizeof e->error, "%s", w.done ? w.error : "interrupted");
+            e->status = w.done ? w.status : rc < 0 ? rc : -EIO;
+            snprintf(e->error, sizeof e->error, "%s", w.done ? w.error : rc == -EINTR ? "interrupted" : strerror(-rc));
         }
         if (e->status == 0 && e->icmp.tx_packets &&
             (double)e->icmp.rx_packets * 100.0 < (double)cfg->ping_pass_threshold * (double)e->icmp.tx_packets) {
@@ -371,9 +427,12 @@ int flow_measure(const flow_ctx_t *fc, flow_result_t *f)
     snprintf(f->host_to, sizeof f->host_to, "%s", hs->hostname);
     f->same_host = hc->host_id[0] && !strcmp(hc->host_id, hs->host_id);
     f->reverse = fc->reverse;
+    f->clock_status = 1;
     int rc = 0;
     if (fc->tcp)
         rc = s_tcp(fc, f);
+    if (rc == 0 && fc->udp)
+        rc = s_clock(fc, f);
     if (rc == 0 && fc->udp)
         rc = s_udp(fc, f);
     if (rc == 0 && fc->icmp)

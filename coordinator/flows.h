@@ -30,6 +30,7 @@ typedef struct {
     char error[513];             /* why it failed */
     dp_result_t res;             /* TCP; UDP: the trial the search reports */
     ratesearch_result_t *search; /* UDP: every trial (owned) */
+    const char *search_mode;     /* UDP: "vmtp" or "rfc2544" (static) */
     icmp_params_t icmp_params;   /* ICMP: what was asked */
     icmp_result_t icmp;          /* ICMP: what came back (histograms owned) */
 } flow_entry_t;
@@ -38,20 +39,25 @@ typedef enum { FLOW_PASSED = 0, FLOW_FAILED, FLOW_SKIPPED } flow_status_t;
 
 /* One flow: a row of the summary table, an element of the JSON's flows[]. */
 typedef struct {
-    char id[8];            /* "7.1" */
-    char desc[200];        /* VMTP's description ("Native Throughput, TCP (inter-host)") */
-    char ip_from[64];      /* the client's address */
-    char ip_to[64];        /* the address the client sent to */
-    char host_from[256];   /* the client's host name (from its HELLO) */
-    char host_to[256];     /* the server's host name */
-    bool same_host;        /* client and server on one host (their HELLO host ids agree) */
-    bool reverse;          /* data ran server to client (VMTP 8.2, downloading) */
-    flow_status_t status;  /* PASSED, FAILED, SKIPPED */
-    char reason[600];      /* FAILED/SKIPPED: why */
-    flow_entry_t *entries; /* measurements, in the order run (owned) */
-    unsigned n_entries;    /* how many */
-    unsigned cap_entries;  /* room */
-    double wall_s;         /* how long the flow took */
+    char id[8];              /* "7.1" */
+    char desc[200];          /* VMTP's description ("Native Throughput, TCP (inter-host)") */
+    char ip_from[64];        /* the client's address */
+    char ip_to[64];          /* the address the client sent to */
+    char host_from[256];     /* the client's host name (from its HELLO) */
+    char host_to[256];       /* the server's host name */
+    bool same_host;          /* client and server on one host (their HELLO host ids agree) */
+    bool reverse;            /* data ran server to client (VMTP 8.2, downloading) */
+    flow_status_t status;    /* PASSED, FAILED, SKIPPED */
+    char reason[600];        /* FAILED/SKIPPED: why */
+    flow_entry_t *entries;   /* measurements, in the order run (owned) */
+    unsigned n_entries;      /* how many */
+    unsigned cap_entries;    /* room */
+    double wall_s;           /* how long the flow took */
+    int clock_status;        /* CLOCK before UDP: 0, -errno, or 1 when not measured */
+    int64_t clock_offset_ns; /* server clock minus client clock (data path, kernel stamps) */
+    int64_t clock_bound_ns;  /* ... exact to within this */
+    uint64_t clock_samples;  /* ... from this many exchanges */
+    bool clock_used;         /* UDP one-way delays were made absolute with it */
 } flow_result_t;
 
 /* What a flow runs on. */

@@ -3,12 +3,15 @@
 #include "vmtp/log.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
 int main(int argc, char **argv)
 {
     log_set_program("vmtp");
+    /* A closed stdout (vmtp | head) must not kill the run before its cleanup. */
+    signal(SIGPIPE, SIG_IGN);
     vmtp_opts_t o;
     config_t cfg;
     int rc = vmtp_cli_parse(argc, argv, &o, &cfg, stdout, stderr);
@@ -36,7 +39,7 @@ int main(int argc, char **argv)
     default:
         /* Said plainly rather than pretended: these runs are the next issues' work. */
         fprintf(stderr, "vmtp: %s runs are not available in this version yet (native hosts are: --host)\n",
-                o.mode == VMTP_MODE_OPENSTACK ? "OpenStack"
+                o.mode == VMTP_MODE_OPENSTACK   ? "OpenStack"
                 : o.mode == VMTP_MODE_INVENTORY ? "--inventory"
                                                 : "--testbed");
         status = VMTP_EXIT_USAGE;

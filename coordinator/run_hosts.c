@@ -21,9 +21,9 @@
 #include "vmtp/clock.h"
 #include "vmtp/log.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
-#include <arpa/inet.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -35,6 +35,7 @@
 
 #define S_MAX_HOSTS (VMTP_CLI_MAX_HOSTS + 1)
 #define S_CLEANUP_NS (30 * VMTP_NS_PER_S) /* bound on the SSH cleanup of every host together */
+#define S_START_PHASE_S 40                /* bound on starting every agent */
 
 typedef struct {
     ssh_target_t target;           /* parsed spec (secret inside) */
@@ -42,9 +43,9 @@ typedef struct {
     ssh_t *ssh;                    /* session */
     char node_pub[COORD_KEY_SIZE]; /* the agent's key pair */
     char node_sec[COORD_KEY_SIZE];
-    coord_node_t *node;            /* coordinator session, once the agent started */
-    int hello;                     /* 1 = pending, 0 = READY, < 0 = failed */
-    char error[800];               /* why this host cannot be used ("" = usable so far) */
+    coord_node_t *node; /* coordinator session, once the agent started */
+    int hello;          /* 1 = pending, 0 = READY, < 0 = failed */
+    char error[800];    /* why this host cannot be used ("" = usable so far) */
 } s_host_t;
 
 typedef struct {
@@ -56,6 +57,9 @@ typedef struct {
     int server, client, ext; /* indices into hosts (-1 = none) */
     bool interrupted;
     char run_id[16];
+    ssh_cfg_t scfg;     /* how every session is made */
+    char key_buf[4200]; /* scfg's private key path */
+    char kh_buf[4200];  /* scfg's known_hosts path */
 } s_run_t;
 
 /* ---- helpers --------------------------------------------------------------------------------------- */
@@ -199,8 +203,11 @@ static int s_op_start(s_run_t *r, s_host_t *h, const void *arg)
     struct in_addr a4;
     if (inet_pton(AF_INET, h->target.host, &a4) == 1 || inet_pton(AF_INET6, h->target.host, &a6) == 1)
         snprintf(bind, sizeof bind, " --bind %s", h->target.host);
+    /* Until our HELLO the agent waits the whole start phase plus its silence bound (other hosts may
+     * still be starting); HELLO then sets the bound to agent_silence_timeout. */
     snprintf(cmd, sizeof cmd, "exec %s/vmtp-node agent --port %llu%s --silence %llu --cleanup %s", dir,
-             (unsigned long long)r->cfg->control_port, bind, (unsigned long long)r->cfg->agent_silence_timeout, dir);
+             (unsigned long long)r->cfg->control_port, bind,
+             (unsigned long long)(r->cfg->agent_silence_timeout + S_START_PHASE_S + 30), dir);
     if (coord_keypair(h->node_pub, h->node_sec) < 0)
         return -EIO;
     char keys[200];
@@ -245,21 +252,24 @@ static int s_add_host(s_run_t *r, const char *spec, const char *opt, char *why, 
 
 static int s_setup(s_run_t *r)
 {
-    char key_buf[4200], kh_buf[4200], node_bin[PATH_MAX];
+    char node_bin[PATH_MAX];
     int rc = s_node_binary(node_bin, sizeof node_bin);
     if (rc < 0) {
-        LOG_ERROR("cannot find vmtp-node next to vmtp (or $VMTP_NODE): %s", strerror(-rc));
+        char why[300];
+        snprintf(why, sizeof why, "cannot find vmtp-node next to vmtp (or $VMTP_NODE): %s", strerror(-rc));
+        for (unsigned i = 0; i < r->n_hosts; i++)
+            s_host_fail(&r->hosts[i], "setup", why);
         return rc;
     }
-    ssh_cfg_t scfg = {
-        .known_hosts = s_expand(r->cfg->known_hosts, kh_buf, sizeof kh_buf),
+    r->scfg = (ssh_cfg_t){
+        .known_hosts = s_expand(r->cfg->known_hosts, r->kh_buf, sizeof r->kh_buf),
         .hostkey_policy = r->cfg->accept_new_host_keys ? SSH_HOSTKEY_ACCEPT_NEW : SSH_HOSTKEY_STRICT,
-        .private_key = s_expand(r->cfg->private_key_file, key_buf, sizeof key_buf),
+        .private_key = s_expand(r->cfg->private_key_file, r->key_buf, sizeof r->key_buf),
         .connect_timeout_ns = (int64_t)r->cfg->ssh_connect_timeout * VMTP_NS_PER_S,
     };
     for (unsigned i = 0; i < r->n_hosts; i++) {
         int err = 0;
-        r->hosts[i].ssh = ssh_new(&r->hosts[i].target, &scfg, &err);
+        r->hosts[i].ssh = ssh_new(&r->hosts[i].target, &r->scfg, &err);
         if (!r->hosts[i].ssh)
             s_host_fail(&r->hosts[i], "ssh", strerror(-err));
     }
@@ -268,15 +278,14 @@ static int s_setup(s_run_t *r)
     if ((rc = s_phase(r, "SSH", s_op_connect, NULL, bound)) == -EINTR ||
         (rc = s_phase(r, "creating the working directory", s_op_mkdtemp, NULL, 60 * VMTP_NS_PER_S)) == -EINTR ||
         (rc = s_phase(r, "uploading vmtp-node", s_op_upload, node_bin, 300 * VMTP_NS_PER_S)) == -EINTR ||
-        (rc = s_phase(r, "starting the agent", s_op_start, NULL, 40 * VMTP_NS_PER_S)) == -EINTR)
+        (rc = s_phase(r, "starting the agent", s_op_start, NULL, S_START_PHASE_S * VMTP_NS_PER_S)) == -EINTR)
         return -EINTR;
     for (unsigned i = 0; i < r->n_hosts; i++) {
         s_host_t *h = &r->hosts[i];
         if (h->error[0])
             continue;
         LOG_INFO("%s: agent started (vmtp-node %s, %s)", h->masked,
-                 !strcmp(ssh_upload_method(h->ssh), "skipped") ? "already there" : "uploaded",
-                 ssh_ready_line(h->ssh));
+                 !strcmp(ssh_upload_method(h->ssh), "skipped") ? "already there" : "uploaded", ssh_ready_line(h->ssh));
         int port = 0;
         const char *p = strstr(ssh_ready_line(h->ssh), "port=");
         if (!p || sscanf(p, "port=%d", &port) != 1 || port <= 0 || port > 65535) {
@@ -412,13 +421,9 @@ static int s_flow(s_run_t *r, flow_result_t *f, const char *group, const char *d
 
 /* ---- the run -------------------------------------------------------------------------------------- */
 
-static void s_cleanup(s_run_t *r)
+/* Drives every busy session until done or end (no coordinator: the cleanup runs after it). */
+static void s_drive_plain(s_run_t *r, int64_t end)
 {
-    coord_destroy(&r->c); /* BYE: each agent exits and removes its directory */
-    for (unsigned i = 0; i < r->n_hosts; i++)
-        if (r->hosts[i].ssh && ssh_connected(r->hosts[i].ssh) && ssh_cleanup(r->hosts[i].ssh) < 0)
-            LOG_WARN("%s: cannot start the cleanup", r->hosts[i].masked);
-    int64_t end = clock_mono_ns() + S_CLEANUP_NS;
     for (;;) {
         struct pollfd pfd[S_MAX_HOSTS];
         nfds_t n = 0;
@@ -428,9 +433,67 @@ static void s_cleanup(s_run_t *r)
                 pfd[n++] = (struct pollfd){.fd = ssh_fd(s), .events = ssh_events(s)};
         }
         if (!n || clock_mono_ns() > end)
-            break;
+            return;
         poll(pfd, n, 100);
     }
+}
+
+/* A session broken in the middle of an operation (an upload interrupted or timed out) cannot run
+ * the cleanup: a fresh session removes the directory it had made. */
+static void s_cleanup_broken(s_run_t *r, int64_t end)
+{
+    char dirs[S_MAX_HOSTS][600];
+    bool any = false;
+    for (unsigned i = 0; i < r->n_hosts; i++) {
+        s_host_t *h = &r->hosts[i];
+        dirs[i][0] = 0;
+        if (!h->ssh || ssh_connected(h->ssh) || !ssh_remote_dir(h->ssh)[0])
+            continue;
+        const char *d = ssh_remote_dir(h->ssh);
+        /* Only what mktemp made: an absolute path to a vmtp.XXXXXX directory, quotable as is. */
+        if (d[0] != '/' || !strstr(d, "/vmtp.") || strpbrk(d, "'\n")) {
+            LOG_ERROR("%s: remove %s there by hand", h->masked, d);
+            continue;
+        }
+        snprintf(dirs[i], sizeof dirs[i], "%s", d);
+        ssh_destroy(&h->ssh);
+        int err = 0;
+        h->ssh = ssh_new(&h->target, &r->scfg, &err);
+        if (h->ssh && ssh_connect(h->ssh) == 0)
+            any = true;
+    }
+    if (!any)
+        return;
+    s_drive_plain(r, end);
+    for (unsigned i = 0; i < r->n_hosts; i++) {
+        if (!dirs[i][0] || !r->hosts[i].ssh || !ssh_connected(r->hosts[i].ssh))
+            continue;
+        char cmd[700];
+        snprintf(cmd, sizeof cmd, "rm -rf -- '%.600s'", dirs[i]);
+        ssh_exec(r->hosts[i].ssh, cmd, 20 * VMTP_NS_PER_S);
+    }
+    s_drive_plain(r, end);
+    for (unsigned i = 0; i < r->n_hosts; i++) {
+        s_host_t *h = &r->hosts[i];
+        if (!dirs[i][0])
+            continue;
+        const ssh_result_t *res = h->ssh ? ssh_result(h->ssh) : NULL;
+        if (!h->ssh || ssh_status(h->ssh) < 0 || !res || res->exit_status != 0)
+            LOG_ERROR("%s: could not remove %s: remove it there by hand", h->masked, dirs[i]);
+        else
+            LOG_DEBUG("%s: removed %s over a fresh session", h->masked, dirs[i]);
+    }
+}
+
+static void s_cleanup(s_run_t *r)
+{
+    coord_destroy(&r->c); /* BYE: each agent exits and removes its directory */
+    int64_t end = clock_mono_ns() + S_CLEANUP_NS;
+    s_cleanup_broken(r, end);
+    for (unsigned i = 0; i < r->n_hosts; i++)
+        if (r->hosts[i].ssh && ssh_connected(r->hosts[i].ssh) && ssh_cleanup(r->hosts[i].ssh) < 0)
+            LOG_WARN("%s: cannot start the cleanup", r->hosts[i].masked);
+    s_drive_plain(r, end);
     for (unsigned i = 0; i < r->n_hosts; i++) {
         s_host_t *h = &r->hosts[i];
         if (h->ssh && ssh_connected(h->ssh)) {
@@ -462,7 +525,7 @@ int run_hosts(const vmtp_opts_t *o, const config_t *cfg)
     snprintf(r->run_id, sizeof r->run_id, "%02x%02x%02x%x", rnd[0], rnd[1], rnd[2], rnd[3] & 0xf);
     char why[400];
     int status = VMTP_EXIT_OK;
-    for (unsigned i = 0; i < o->n_hosts && status == VMTP_EXIT_OK; i++) {
+    for (unsigned i = 0; i < o->n_hosts && i < 2 && status == VMTP_EXIT_OK; i++) {
         int k = s_add_host(r, o->hosts[i], "--host", why, sizeof why);
         if (k < 0)
             status = VMTP_EXIT_USAGE;
@@ -483,6 +546,8 @@ int run_hosts(const vmtp_opts_t *o, const config_t *cfg)
     }
     if (r->client < 0)
         r->client = r->server; /* one host: intra-host */
+    if (o->n_hosts > 2)
+        LOG_WARN("--host: the first two are the server and the client; the %u others are not used", o->n_hosts - 2);
     /* SIGINT and SIGTERM stay blocked until the cleanup is over; the coordinator reads them. */
     sigset_t block, old;
     sigemptyset(&block);
@@ -512,10 +577,18 @@ int run_hosts(const vmtp_opts_t *o, const config_t *cfg)
     if (rc != -EINTR && r->hosts[r->server].node && !r->hosts[r->server].error[0]) {
         s_data_addr(&r->hosts[r->server], server_addr, sizeof server_addr);
         s_listen_t l = {0};
-        bool bind_ok = strchr(server_addr, '.') || strchr(server_addr, ':');
+        /* Bound to an address only when it is one: a name may resolve to loopback on its own host
+         * (Debian maps the host's name to 127.0.1.1). */
+        struct in_addr a4;
+        struct in6_addr a6;
+        bool bind_ok = inet_pton(AF_INET, server_addr, &a4) == 1 || inet_pton(AF_INET6, server_addr, &a6) == 1;
         if (coord_listen(r->hosts[r->server].node, (uint16_t)cfg->data_port, bind_ok ? server_addr : "", s_on_listen,
                          &l) == 0) {
-            while (!l.done && coord_poll(r->c, -1) != -EINTR) {
+            while (!l.done) {
+                if (coord_poll(r->c, -1) == -EINTR) {
+                    r->interrupted = true;
+                    break;
+                }
             }
         }
         if (l.done && l.listen_status == 0)
@@ -535,13 +608,12 @@ int run_hosts(const vmtp_opts_t *o, const config_t *cfg)
     if (r->ext >= 0 && !r->interrupted) {
         sf[nsf] = (summary_flow_t){.group = "8.1", .res = &flows[1]};
         nsf++;
-        rc = s_flow(r, &flows[1], "8.1", "VM to Host Uploading", r->ext, r->server, r->hosts[r->server].target.host,
-                    port, true, false);
+        rc = s_flow(r, &flows[1], "8.1", "VM to Host Uploading", r->ext, r->server, server_addr, port, true, false);
         if (!r->interrupted) {
             sf[nsf] = (summary_flow_t){.group = "8.2", .res = &flows[2]};
             nsf++;
-            rc = s_flow(r, &flows[2], "8.2", "VM to Host Downloading", r->ext, r->server,
-                        r->hosts[r->server].target.host, port, false, false);
+            rc = s_flow(r, &flows[2], "8.2", "VM to Host Downloading", r->ext, r->server, server_addr, port, false,
+                        false);
         }
     } else if (r->ext < 0) {
         sf[nsf++] = (summary_flow_t){.group = "8.1", .skip_reason = "no --external-host"};

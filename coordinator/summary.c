@@ -268,6 +268,19 @@ static void s_json_flow(jsonw_t *w, const summary_flow_t *sf)
     if (f->reason[0])
         jsonw_str(w, "reason", f->reason);
     jsonw_double(w, "wall_s", f->wall_s);
+    if (f->clock_status != 1) {
+        /* the data-path clock offset (server minus client) that made UDP one-way delays absolute */
+        jsonw_object(w, "clock");
+        if (f->clock_status == 0) {
+            jsonw_i64(w, "offset_ns", f->clock_offset_ns);
+            jsonw_i64(w, "bound_ns", f->clock_bound_ns);
+            jsonw_u64(w, "samples", f->clock_samples);
+            jsonw_bool(w, "used_for_one_way_delay", f->clock_used);
+        } else {
+            jsonw_str(w, "error", strerror(-f->clock_status));
+        }
+        jsonw_end(w);
+    }
     jsonw_array(w, "results");
     char tool[64];
     snprintf(tool, sizeof tool, "vmtp-%s", VMTP_VERSION);
@@ -304,7 +317,7 @@ static void s_json_flow(jsonw_t *w, const summary_flow_t *sf)
         if (e->status < 0) {
             s_json_entry_error(w, e);
         } else {
-            output_json_test_members(w, f->ip_to, &e->res, e->search, e->search ? "vmtp/rfc2544" : NULL);
+            output_json_test_members(w, f->ip_to, &e->res, e->search, e->search_mode);
             if (e->res.spec.rate_bps)
                 jsonw_double(w, "bandwidth_limit_kbps", (double)e->res.spec.rate_bps / 1e3);
         }

@@ -172,9 +172,20 @@ static const s_opt_t *s_find(const char *name, size_t len)
     return NULL;
 }
 
-/* Where the password of a host spec starts and how long it is (0 when there is none). */
+/* Where the password of a host spec starts and how long it is (0 when there is none), in both
+ * forms ssh_target_parse takes: VMTP's user@host[:password[:ifname]] and
+ * ssh://user[:password]@host[:port][/ifname]. */
 static size_t s_spec_password(const char *spec, size_t *start)
 {
+    if (!strncmp(spec, "ssh://", 6)) {
+        const char *u = spec + 6;
+        const char *at = strchr(u, '@');
+        const char *colon = strchr(u, ':');
+        if (!at || !colon || colon > at)
+            return 0;
+        *start = (size_t)(colon + 1 - spec);
+        return (size_t)(at - colon - 1);
+    }
     const char *at = strchr(spec, '@');
     const char *h = at ? at + 1 : spec;
     const char *end = h;
@@ -361,8 +372,8 @@ int vmtp_cli_parse(int argc, char **argv, vmtp_opts_t *o, config_t *cfg, FILE *o
                 rc = s_fail(err, "at most %d --host options", VMTP_CLI_MAX_HOSTS);
                 break;
             }
-            if (!strchr(val, '@') || val[0] == '@') {
-                rc = s_fail(err, "--host %s: expected USER@HOST[:PASSWORD[:IFNAME]]", val);
+            if (!strchr(val, '@') || val[0] == '@') { /* not echoed: it may hold a password */
+                rc = s_fail(err, "--host: expected USER@HOST[:PASSWORD[:IFNAME]] (or ssh://USER@HOST:PORT)");
                 break;
             }
             o->hosts[o->n_hosts++] = s_take_secret(val, 0, &mbuf, &mlen, &mcap, "");
@@ -375,7 +386,7 @@ int vmtp_cli_parse(int argc, char **argv, vmtp_opts_t *o, config_t *cfg, FILE *o
                 break;
             }
             if (!strchr(val, '@') || val[0] == '@') {
-                rc = s_fail(err, "%s %s: expected USER@HOST[:PASSWORD]", opt->name, val);
+                rc = s_fail(err, "%s: expected USER@HOST[:PASSWORD] (or ssh://USER@HOST:PORT)", opt->name);
                 break;
             }
             *dst = s_take_secret(val, 0, &mbuf, &mlen, &mcap, "");

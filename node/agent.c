@@ -767,11 +767,16 @@ int agent_run(const agent_cfg_t *cfg)
     if (!ag->host_id[0]) {
         /* The machine, and the network namespace on it: namespaces on one machine are separate
          * hosts to the network (the namespace testbed), a real host keeps one identity. */
-        char mid[40] = "", ns[64] = "";
+        char mid[40] = "", boot[40] = "", ns[64] = "";
         s_read_first_line("/etc/machine-id", mid, sizeof mid);
+        /* the boot id tells apart clones that share a machine id (or have none) */
+        s_read_first_line("/proc/sys/kernel/random/boot_id", boot, sizeof boot);
         ssize_t n = readlink("/proc/self/ns/net", ns, sizeof ns - 1);
         ns[n > 0 ? n : 0] = 0;
-        snprintf(ag->host_id, sizeof ag->host_id, "%.32s%s%.30s", mid[0] ? mid : "unknown", ns[0] ? "/" : "", ns);
+        const char *ino = strchr(ns, '[');
+        snprintf(ag->host_id, sizeof ag->host_id, "%.32s/%.8s/%.16s", mid[0] ? mid : "-", boot[0] ? boot : "-",
+                 ino ? ino + 1 : "-");
+        ag->host_id[strcspn(ag->host_id, "]")] = 0;
     }
     char endpoint[128] = "";
     int rc = s_setup(ag, secret, endpoint, sizeof endpoint);

@@ -561,6 +561,8 @@ static void t_case_flow(void)
     CHECK(f.status == FLOW_PASSED, "flow %s: %s", flow_status_name(f.status), f.reason);
     CHECK(f.n_entries == 2 + 1 + 2, "entries %u (2 TCP runs, 1 UDP size, 2 ICMP sizes)", f.n_entries);
     CHECK(f.same_host == false, "agents with different host ids are not the same host");
+    CHECK(f.clock_status == 0 && f.clock_used && f.clock_bound_ns > 0, "clock before UDP: %d, used %d, bound %lld",
+          f.clock_status, f.clock_used, (long long)f.clock_bound_ns);
     for (unsigned i = 0; i < f.n_entries; i++) {
         const flow_entry_t *e = &f.entries[i];
         CHECK(e->status == 0, "entry %u: %s", i, e->error);
@@ -575,6 +577,7 @@ static void t_case_flow(void)
             CHECK(bps < 103e6, "TCP entry %u: %.1f Mbit/s above the 100 Mbit/s cap", i, bps / 1e6);
         } else if (e->kind == FLOW_ENTRY_UDP) {
             CHECK(e->search && e->search->ntrials >= 1 && e->search->best >= 0, "UDP search ran");
+            CHECK(e->res.spec.clock_known, "UDP one-way delays made absolute");
             CHECK(e->search && e->search->ntrials >= 1 && e->search->trials[0].rate_bps == 100000000,
                   "the search starts at the bandwidth cap");
         } else {

@@ -108,9 +108,19 @@ assert_within "7.1 TCP goodput (kbit/s) = HTB cap 200 Mbit/s x 1448/1514" "$tcp7
 tcp81=$(jq -r '.flows[1].results[0].throughput_kbps' "$j")
 assert_cmp "8.1 (uncapped path) well above the cap" "$tcp81" '>' "$((cap * 2))"
 assert_eq "JSON UDP loss_rate and search" "$(jq -r '.flows[0].results[1] | has("loss_rate") and has("search")' "$j")" true
+assert_eq "UDP one-way delays absolute (data-path clock offset)" \
+    "$(jq -r '[.flows[0].clock.used_for_one_way_delay, .flows[0].results[1].owd_clock] | join(" ")' "$j")" \
+    "true synchronized"
 assert_eq "ICMP rtt_avg_ms present" "$(jq -r '.flows[0].results[2].results[0] | has("rtt_avg_ms")' "$j")" true
 printf 'INFO: 7.1 TCP %s kbit/s (cap %s), 8.1 TCP %s kbit/s\n' "$tcp7" "$cap" "$tcp81"
 check_clean "after a normal run"
+
+# --- one host: intra-host ---------------------------------------------------------------------------------------
+run_vmtp intra --host root@198.18.4.11 "${common[@]}" --protocols TI
+assert_cmp "one host: exit 0" "$(cat "$tmp/intra.rc")" == 0
+assert_cmp "one host: 7.1 intra-host PASSED" "$(grep -c '^| 7.1 .*TCP (intra-host) .*| PASSED ' "$tmp/intra.out")" == 1
+assert_cmp "one host: 7.2 not selected" "$(grep -c '^| 7.2 .*| SKIPPED .*not selected' "$tmp/intra.out")" == 1
+check_clean "after the one-host run"
 
 # --- a host key that changed ------------------------------------------------------------------------------------
 run_vmtp badkey --host root@198.18.4.11 --host root@198.18.4.12 --external-host root@198.18.4.13 \

@@ -82,6 +82,16 @@ static void t_hosts(void)
     CHECK(strstr(m, "'two hosts'") != NULL, "values with spaces quoted: %s", m);
     t_done(&r);
 
+    t_parse(&r, "--host", "ssh://admin:pa55@198.18.0.7:2222/eth1", "--host", "ssh://bob@198.18.0.8", NULL);
+    CHECK(r.rc == 0, "rc %d: %s", r.rc, r.err);
+    m = vmtp_cli_args_masked(&r.o);
+    CHECK(strstr(m, "ssh://admin:<MASKED>@198.18.0.7:2222/eth1") && strstr(m, "ssh://bob@198.18.0.8") &&
+              !strstr(m, "pa55"),
+          "ssh:// form masked: %s", m);
+    for (int i = 0; i < r.argc; i++)
+        CHECK(!strstr(r.argv[i], "pa55"), "argv[%d]: %s", i, r.argv[i]);
+    t_done(&r);
+
     t_parse(&r, "--host=root@[2001:db8::5]:pw:eth0", "-p", "ospass", "--host", "u@h", NULL);
     CHECK(r.rc == 0, "rc %d: %s", r.rc, r.err);
     m = vmtp_cli_args_masked(&r.o);
@@ -150,7 +160,14 @@ static void t_refusals(void)
     T_REFUSED("--udpbuf 128,x", "entry 2", "--host", "u@h", "--udpbuf", "128,x");
     T_REFUSED("--set nokey=1", "unknown key", "--host", "u@h", "--set", "nokey=1");
     T_REFUSED("--set x", "KEY=VALUE", "--host", "u@h", "--set", "x");
-    T_REFUSED("--host 198.18.0.2", "USER@HOST", "--host", "198.18.0.2");
+    T_REFUSED("--host: expected USER@HOST", NULL, "--host", "198.18.0.2");
+    {
+        /* a spec without '@' is refused without echoing it: it may hold a password */
+        t_run_t r;
+        t_parse(&r, "--host", "198.18.0.2:hunter2", NULL);
+        CHECK(r.rc == 2 && !strstr(r.err, "hunter2"), "the refused spec is not echoed: %s", r.err);
+        t_done(&r);
+    }
     T_REFUSED("--testbed builds its own", "--host", "--testbed", "--host", "u@h");
     T_REFUSED("nothing to measure", "--testbed", "-t", "5");
     T_REFUSED("--multicast_addr", "not supported", "--host", "u@h", "--multicast_addr", "239.1.1.1");
