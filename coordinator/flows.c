@@ -78,6 +78,8 @@ int flow_run_test(coord_t *c, coord_node_t *client, const char *target, uint16_t
         *out = w->res;
         if (w->status < 0)
             snprintf(why, cap, "%s", w->error);
+        else if (rc == -EINTR)
+            snprintf(why, cap, "interrupted (stopped early: what it measured is kept)");
         rc = rc < 0 ? rc : w->status;
     } else {
         snprintf(why, cap, "%s", rc == -EINTR ? "interrupted" : strerror(-rc));

@@ -597,27 +597,31 @@ int run_hosts(const vmtp_opts_t *o, const config_t *cfg)
             s_host_fail(&r->hosts[r->server], "arming the data port",
                         l.done ? strerror(-l.listen_status) : "interrupted");
     }
-    if (!r->interrupted) {
-        char desc[64];
-        snprintf(desc, sizeof desc, "Native Throughput");
-        sf[nsf] = (summary_flow_t){.group = "7", .res = &flows[0]};
-        nsf++;
-        rc = s_flow(r, &flows[0], "7", desc, r->client, r->server, server_addr[0] ? server_addr : "?", port, false,
-                    true);
-    }
-    if (r->ext >= 0 && !r->interrupted) {
-        sf[nsf] = (summary_flow_t){.group = "8.1", .res = &flows[1]};
-        nsf++;
-        rc = s_flow(r, &flows[1], "8.1", "VM to Host Uploading", r->ext, r->server, server_addr, port, true, false);
-        if (!r->interrupted) {
-            sf[nsf] = (summary_flow_t){.group = "8.2", .res = &flows[2]};
-            nsf++;
-            rc = s_flow(r, &flows[2], "8.2", "VM to Host Downloading", r->ext, r->server, server_addr, port, false,
-                        false);
+    /* The flows, in VMTP's order; --stop-on-error skips the rest after the first FAILED one. */
+    static const struct {
+        const char *group, *desc;
+        bool ext, reverse, icmp;
+    } plan[] = {{"7", "Native Throughput", false, false, true},
+                {"8.1", "VM to Host Uploading", true, true, false},
+                {"8.2", "VM to Host Downloading", true, false, false}};
+    const char *stopped = NULL;
+    for (unsigned k = 0; k < 3; k++) {
+        if (plan[k].ext && r->ext < 0) {
+            sf[nsf++] = (summary_flow_t){.group = plan[k].group, .skip_reason = "no --external-host"};
+            continue;
         }
-    } else if (r->ext < 0) {
-        sf[nsf++] = (summary_flow_t){.group = "8.1", .skip_reason = "no --external-host"};
-        sf[nsf++] = (summary_flow_t){.group = "8.2", .skip_reason = "no --external-host"};
+        if (r->interrupted || stopped) {
+            sf[nsf++] =
+                (summary_flow_t){.group = plan[k].group, .skip_reason = r->interrupted ? "interrupted" : stopped};
+            continue;
+        }
+        sf[nsf++] = (summary_flow_t){.group = plan[k].group, .res = &flows[k]};
+        rc = s_flow(r, &flows[k], plan[k].group, plan[k].desc, plan[k].ext ? r->ext : r->client, r->server,
+                    server_addr[0] ? server_addr : "?", port, plan[k].reverse, plan[k].icmp);
+        if (o->stop_on_error && flows[k].status == FLOW_FAILED) {
+            stopped = "not run: --stop-on-error, an earlier flow FAILED";
+            LOG_WARN("--stop-on-error: flow %s FAILED, the remaining flows are skipped", plan[k].group);
+        }
     }
     (void)rc;
     /* The table and the JSON, also after an interruption (with what finished). */

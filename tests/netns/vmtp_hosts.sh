@@ -140,6 +140,14 @@ assert_cmp "the reason names the host" "$(grep -c '^| 7.1 .*198.18.4.99' "$tmp/u
 assert_cmp "8.2 still PASSED" "$(grep -c '^| 8.2 .*| PASSED ' "$tmp/unreach.out")" == 1
 check_clean "after the unreachable host"
 
+# --- --stop-on-error: the flows after the first FAILED one are skipped ------------------------------------------
+run_vmtp stop --host root@198.18.4.11 --host root@198.18.4.99 --external-host root@198.18.4.13 \
+    "${common[@]}" --protocols T --set ssh_connect_timeout=3 --stop-on-error
+assert_cmp "--stop-on-error: exit 1" "$(cat "$tmp/stop.rc")" == 1
+assert_cmp "--stop-on-error: 7.1 FAILED" "$(grep -c '^| 7.1 .*| FAILED ' "$tmp/stop.out")" == 1
+assert_cmp "--stop-on-error: 8.1 and 8.2 skipped" "$(grep -c '^| 8.[12] .*| SKIPPED .*stop-on-error' "$tmp/stop.out")" == 2
+check_clean "after --stop-on-error"
+
 # --- bad usage ----------------------------------------------------------------------------------------------------
 run_vmtp usage --host root@198.18.4.11 --protocol T
 assert_cmp "bad option: exit 2" "$(cat "$tmp/usage.rc")" == 2
