@@ -1000,7 +1000,7 @@ static int s_auth_step(ssh_t *s)
         snprintf(s->methods, sizeof s->methods, "%s", m);
         s->phase = P_KEY;
     }
-        /* fall through */
+        __attribute__((fallthrough));
     case P_KEY:
         if (s->private_key && s_offered(s, "publickey")) {
             rc = libssh2_userauth_publickey_fromfile_ex(s->ses, s->t.user, ulen, NULL, s->private_key, s->passphrase);
@@ -1016,7 +1016,7 @@ static int s_auth_step(ssh_t *s)
             s_note(s, "key %s: publickey not offered", s->private_key);
         }
         s->phase = P_AGENT;
-        /* fall through */
+        __attribute__((fallthrough));
     case P_AGENT:
         if (s->agent_socket && s_offered(s, "publickey")) {
             if (!s->agent) {
@@ -1052,7 +1052,7 @@ static int s_auth_step(ssh_t *s)
         }
     agent_done:
         s->phase = P_PASSWORD;
-        /* fall through */
+        __attribute__((fallthrough));
     case P_PASSWORD:
         if (s->t.password[0] && s_offered(s, "password")) {
             rc = libssh2_userauth_password_ex(s->ses, s->t.user, ulen, s->t.password, (unsigned)strlen(s->t.password),
@@ -1066,7 +1066,7 @@ static int s_auth_step(ssh_t *s)
             s_note(s, "password: refused");
         }
         s->phase = P_KBDINT;
-        /* fall through */
+        __attribute__((fallthrough));
     case P_KBDINT:
         if (s->t.password[0] && s_offered(s, "keyboard-interactive")) {
             rc = libssh2_userauth_keyboard_interactive_ex(s->ses, s->t.user, ulen, s_kbdint);
@@ -1095,7 +1095,7 @@ static int s_connect_step(ssh_t *s)
         if ((rc = s_resolve(s)) < 0)
             return rc;
         s->phase = P_TCP;
-        /* fall through */
+        __attribute__((fallthrough));
     case P_TCP:
         if ((rc = s_tcp_step(s)) < 0)
             return rc;
@@ -1105,7 +1105,7 @@ static int s_connect_step(ssh_t *s)
         libssh2_session_set_blocking(s->ses, 0);
         libssh2_session_callback_set(s->ses, LIBSSH2_CALLBACK_SEND, (void *)s_send);
         s->phase = P_HANDSHAKE;
-        /* fall through */
+        __attribute__((fallthrough));
     case P_HANDSHAKE:
         rc = libssh2_session_handshake(s->ses, s->fd);
         if (rc == LIBSSH2_ERROR_EAGAIN)
@@ -1113,12 +1113,12 @@ static int s_connect_step(ssh_t *s)
         if (rc != 0)
             return s_fail(s, s_errno(rc), "SSH handshake with %s failed: %s", s->addr, s_lerr(s));
         s->phase = P_HOSTKEY;
-        /* fall through */
+        __attribute__((fallthrough));
     case P_HOSTKEY:
         if ((rc = s_hostkey(s)) < 0)
             return rc;
         s->phase = P_AUTHLIST;
-        /* fall through */
+        __attribute__((fallthrough));
     default:
         if ((rc = s_auth_step(s)) < 0)
             return rc;
@@ -1228,7 +1228,7 @@ static int s_cmd_step(ssh_t *s)
             return s_fail(s, s_errno(s_last(s)), "cannot open an SSH channel: %s", s_lerr(s));
         }
         c->phase = C_EXEC;
-        /* fall through */
+        __attribute__((fallthrough));
     case C_EXEC:
         rc = libssh2_channel_exec(c->ch, c->line);
         if (rc == LIBSSH2_ERROR_EAGAIN)
@@ -1238,7 +1238,7 @@ static int s_cmd_step(ssh_t *s)
         c->phase = c->in ? C_WRITE : C_EOF;
         if (!c->in)
             goto eof;
-        /* fall through */
+        __attribute__((fallthrough));
     case C_WRITE:
         while (c->in_off < c->in_len) {
             ssize_t w = libssh2_channel_write(c->ch, (const char *)c->in + c->in_off, c->in_len - c->in_off);
@@ -1250,7 +1250,7 @@ static int s_cmd_step(ssh_t *s)
         }
         s_wipe(c->in, c->in_len);
         c->phase = C_EOF;
-        /* fall through */
+        __attribute__((fallthrough));
     case C_EOF:
     eof:
         c->phase = C_EOF;
@@ -1260,7 +1260,7 @@ static int s_cmd_step(ssh_t *s)
         if (rc != 0)
             return s_fail(s, s_errno(rc), "cannot close the command's input: %s", s_lerr(s));
         c->phase = C_READ;
-        /* fall through */
+        __attribute__((fallthrough));
     case C_READ:
         for (;;) {
             char buf[16384];
@@ -1289,13 +1289,13 @@ static int s_cmd_step(ssh_t *s)
                 return -EAGAIN;
         }
         c->phase = C_CLOSE;
-        /* fall through */
+        __attribute__((fallthrough));
     case C_CLOSE:
         rc = libssh2_channel_close(c->ch);
         if (rc == LIBSSH2_ERROR_EAGAIN)
             return -EAGAIN;
         c->phase = C_WAIT;
-        /* fall through */
+        __attribute__((fallthrough));
     case C_WAIT:
         if (libssh2_channel_wait_closed(c->ch) == LIBSSH2_ERROR_EAGAIN)
             return -EAGAIN;
@@ -1309,14 +1309,14 @@ static int s_cmd_step(ssh_t *s)
                 libssh2_free(s->ses, sig);
         }
         c->phase = C_FREE;
-        /* fall through */
+        __attribute__((fallthrough));
     case C_FREE:
         rc = libssh2_channel_free(c->ch);
         if (rc == LIBSSH2_ERROR_EAGAIN)
             return -EAGAIN;
         c->ch = NULL;
         c->phase = C_DONE;
-        /* fall through */
+        __attribute__((fallthrough));
     default: return 0;
     }
 }
@@ -1507,7 +1507,7 @@ static int s_upload_step(ssh_t *s)
             return 0;
         }
         s->phase = U_SFTP_INIT;
-        /* fall through */
+        __attribute__((fallthrough));
     case U_SFTP_INIT:
         s->sftp = libssh2_sftp_init(s->ses);
         if (!s->sftp) {
@@ -1517,7 +1517,7 @@ static int s_upload_step(ssh_t *s)
             goto scp;
         }
         s->phase = U_SFTP_OPEN;
-        /* fall through */
+        __attribute__((fallthrough));
     case U_SFTP_OPEN:
         s->sh = libssh2_sftp_open_ex(s->sftp, part, (unsigned)strlen(part),
                                      LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_TRUNC, LIBSSH2_SFTP_S_IRWXU,
@@ -1528,7 +1528,7 @@ static int s_upload_step(ssh_t *s)
             return s_sftp_abort(s, s_fail(s, -EIO, "SFTP cannot create %s: %s", part, s_sftp_err(s)));
         }
         s->phase = U_SFTP_WRITE;
-        /* fall through */
+        __attribute__((fallthrough));
     case U_SFTP_WRITE:
         while (s->up_off < s->up_len) {
             size_t n = s->up_len - s->up_off;
@@ -1541,7 +1541,7 @@ static int s_upload_step(ssh_t *s)
             s->up_off += (size_t)w;
         }
         s->phase = U_SFTP_CLOSE;
-        /* fall through */
+        __attribute__((fallthrough));
     case U_SFTP_CLOSE:
         rc = libssh2_sftp_close_handle(s->sh);
         if (rc == LIBSSH2_ERROR_EAGAIN)
@@ -1550,7 +1550,7 @@ static int s_upload_step(ssh_t *s)
         if (rc != 0)
             return s_sftp_abort(s, s_fail(s, -EIO, "SFTP close of %s failed: %s", part, s_sftp_err(s)));
         s->phase = U_SFTP_END;
-        /* fall through */
+        __attribute__((fallthrough));
     case U_SFTP_END:
         rc = libssh2_sftp_shutdown(s->sftp);
         if (rc == LIBSSH2_ERROR_EAGAIN)
@@ -1569,7 +1569,7 @@ static int s_upload_step(ssh_t *s)
             return s_fail(s, -EIO, "SCP (the server has no SFTP) cannot create %s: %s", part, s_lerr(s));
         }
         s->phase = U_SCP_WRITE;
-        /* fall through */
+        __attribute__((fallthrough));
     case U_SCP_WRITE:
         while (s->up_off < s->up_len) {
             size_t n = s->up_len - s->up_off;
@@ -1582,19 +1582,19 @@ static int s_upload_step(ssh_t *s)
             s->up_off += (size_t)w;
         }
         s->phase = U_SCP_EOF;
-        /* fall through */
+        __attribute__((fallthrough));
     case U_SCP_EOF:
         rc = libssh2_channel_send_eof(s->scp);
         if (rc == LIBSSH2_ERROR_EAGAIN)
             return -EAGAIN;
         s->phase = U_SCP_WAITEOF;
-        /* fall through */
+        __attribute__((fallthrough));
     case U_SCP_WAITEOF:
         rc = libssh2_channel_wait_eof(s->scp);
         if (rc == LIBSSH2_ERROR_EAGAIN)
             return -EAGAIN;
         s->phase = U_SCP_FREE;
-        /* fall through */
+        __attribute__((fallthrough));
     case U_SCP_FREE:
         rc = libssh2_channel_free(s->scp);
         if (rc == LIBSSH2_ERROR_EAGAIN)
@@ -1603,7 +1603,7 @@ static int s_upload_step(ssh_t *s)
         s->up_method = "scp";
         if ((rc = s_upload_final(s)) < 0)
             return s_fail(s, rc, "out of memory");
-        /* fall through */
+        __attribute__((fallthrough));
     case U_FINAL:
         s->phase = U_FINAL;
         if ((rc = s_cmd_step(s)) < 0)
@@ -1736,7 +1736,7 @@ static int s_cleanup_step(ssh_t *s)
         s->rdir[0] = 0;
         s->bg_pid = 0;
         s->phase = K_BG_CLOSE;
-        /* fall through */
+        __attribute__((fallthrough));
     case K_BG_CLOSE:
         if (s->bg) {
             rc = libssh2_channel_close(s->bg);
@@ -1744,7 +1744,7 @@ static int s_cleanup_step(ssh_t *s)
                 return -EAGAIN;
         }
         s->phase = K_BG_FREE;
-        /* fall through */
+        __attribute__((fallthrough));
     case K_BG_FREE:
         if (s->bg) {
             rc = libssh2_channel_free(s->bg);
@@ -1753,7 +1753,7 @@ static int s_cleanup_step(ssh_t *s)
             s->bg = NULL;
         }
         s->bg_pid = 0;
-        /* fall through */
+        __attribute__((fallthrough));
     default: return 0;
     }
 }

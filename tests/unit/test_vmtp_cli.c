@@ -53,11 +53,12 @@ static void t_done(t_run_t *r)
 /* Expects exit 2 and every needle in the message. */
 #define T_REFUSED(n1, n2, ...)                                                                                         \
     do {                                                                                                               \
+        const char *n2_ = (n2);                                                                                        \
         t_run_t r_;                                                                                                    \
         t_parse(&r_, __VA_ARGS__, NULL);                                                                               \
         CHECK(r_.rc == 2, "accepted (rc %d): expected '%s'", r_.rc, n1);                                               \
         CHECK(strstr(r_.err, n1) != NULL, "'%s' not in: %s", n1, r_.err);                                              \
-        CHECK(!(n2) || strstr(r_.err, (n2) ? (n2) : "") != NULL, "'%s' not in: %s", (n2) ? (n2) : "", r_.err);         \
+        CHECK(!n2_ || strstr(r_.err, n2_) != NULL, "'%s' not in: %s", n2_ ? n2_ : "", r_.err);                         \
         t_done(&r_);                                                                                                   \
     } while (0)
 
