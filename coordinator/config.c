@@ -1,6 +1,8 @@
 /* config.c — defaults, YAML loading, command-line overrides; see config.h. */
 #include "config.h"
 
+#include "textutil.h"
+
 #include "vmtp/log.h"
 
 #include <errno.h>
@@ -152,41 +154,12 @@ static const s_key_t *s_find(const char *name)
     return NULL;
 }
 
-/* Levenshtein distance, capped (names are short). */
-static unsigned s_distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    if (la > 63 || lb > 63)
-        return 99;
-    unsigned row[64];
-    for (size_t j = 0; j <= lb; j++)
-        row[j] = (unsigned)j;
-    for (size_t i = 1; i <= la; i++) {
-        unsigned prev = row[0];
-        row[0] = (unsigned)i;
-        for (size_t j = 1; j <= lb; j++) {
-            unsigned cur = row[j];
-            unsigned sub = prev + (a[i - 1] != b[j - 1]);
-            unsigned del = row[j] + 1, ins = row[j - 1] + 1;
-            row[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
-            prev = cur;
-        }
-    }
-    return row[lb];
-}
-
 static const char *s_closest(const char *name)
 {
-    const char *best = NULL;
-    unsigned bd = 4;
-    for (size_t k = 0; k < S_NKEYS; k++) {
-        unsigned d = s_distance(name, s_keys[k].name);
-        if (d < bd) {
-            bd = d;
-            best = s_keys[k].name;
-        }
-    }
-    return best;
+    const char *names[S_NKEYS];
+    for (size_t k = 0; k < S_NKEYS; k++)
+        names[k] = s_keys[k].name;
+    return text_closest(name, names, S_NKEYS, 3);
 }
 
 static bool s_is_null(const char *v)

@@ -1,6 +1,8 @@
 /* vmtp_cli.c — the `vmtp` command line; see vmtp_cli.h. */
 #include "vmtp_cli.h"
 
+#include "textutil.h"
+
 #include "vmtp/clock.h"
 #include "vmtp/log.h"
 #include "vmtp/units.h"
@@ -137,28 +139,6 @@ static void s_help(FILE *out)
                  s_opts[i].arg ? s_opts[i].arg : "");
         fprintf(out, "  %-34s %s\n", left, s_opts[i].help);
     }
-}
-
-static unsigned s_distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    if (la > 63 || lb > 63)
-        return 99;
-    unsigned row[64];
-    for (size_t j = 0; j <= lb; j++)
-        row[j] = (unsigned)j;
-    for (size_t i = 1; i <= la; i++) {
-        unsigned prev = row[0];
-        row[0] = (unsigned)i;
-        for (size_t j = 1; j <= lb; j++) {
-            unsigned cur = row[j];
-            unsigned sub = prev + (a[i - 1] != b[j - 1]);
-            unsigned del = row[j] + 1, ins = row[j - 1] + 1;
-            row[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
-            prev = cur;
-        }
-    }
-    return row[lb];
 }
 
 static const s_opt_t *s_find(const char *name, size_t len)
@@ -312,17 +292,12 @@ int vmtp_cli_parse(int argc, char **argv, vmtp_opts_t *o, config_t *cfg, FILE *o
         size_t nlen = eq ? (size_t)(eq - a) : strlen(a);
         const s_opt_t *opt = s_find(a, nlen);
         if (!opt) {
-            const char *best = NULL;
-            unsigned bd = 4;
-            for (size_t k = 0; k < S_NOPTS; k++) {
-                char name[64];
-                snprintf(name, sizeof name, "%.*s", (int)(nlen < 63 ? nlen : 63), a);
-                unsigned d = s_distance(name, s_opts[k].name);
-                if (d < bd) {
-                    bd = d;
-                    best = s_opts[k].name;
-                }
-            }
+            const char *names[S_NOPTS];
+            for (size_t k = 0; k < S_NOPTS; k++)
+                names[k] = s_opts[k].name;
+            char name[64];
+            snprintf(name, sizeof name, "%.*s", (int)(nlen < 63 ? nlen : 63), a);
+            const char *best = text_closest(name, names, S_NOPTS, 3);
             rc = s_fail(err, "unknown option '%.*s'%s%s%s (vmtp --help lists them)", (int)nlen, a,
                         best ? " (did you mean " : "", best ? best : "", best ? "?)" : "");
             break;

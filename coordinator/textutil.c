@@ -1,0 +1,40 @@
+/* textutil.c — see textutil.h. */
+#include "textutil.h"
+
+#include <string.h>
+
+unsigned text_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 63 || lb > 63)
+        return 99;
+    unsigned row[64];
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = (unsigned)j;
+    for (size_t i = 1; i <= la; i++) {
+        unsigned prev = row[0];
+        row[0] = (unsigned)i;
+        for (size_t j = 1; j <= lb; j++) {
+            unsigned cur = row[j];
+            unsigned sub = prev + (a[i - 1] != b[j - 1]);
+            unsigned del = row[j] + 1, ins = row[j - 1] + 1;
+            row[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+            prev = cur;
+        }
+    }
+    return row[lb];
+}
+
+const char *text_closest(const char *s, const char *const *names, size_t n, unsigned max_distance)
+{
+    const char *best = NULL;
+    unsigned bd = max_distance + 1;
+    for (size_t i = 0; i < n; i++) {
+        unsigned d = text_distance(s, names[i]);
+        if (d < bd) {
+            bd = d;
+            best = names[i];
+        }
+    }
+    return best;
+}
