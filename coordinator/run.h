@@ -5,6 +5,7 @@
 #define VMTP_RUN_H
 
 #include "config.h"
+#include "inventory.h"
 #include "vmtp_cli.h"
 
 #define VMTP_EXIT_OK 0
@@ -16,5 +17,9 @@
 
 /* Native hosts over SSH: flows 7.x (--host) and 8.x (--external-host). Returns an exit status. */
 int run_hosts(const vmtp_opts_t *o, const config_t *cfg);
+
+/* An inventory's VMs (flows 1.x-6.x, placement from the inventory), its native hosts (7.x) and
+ * external host (8.x; --host and --external-host override the inventory's). Returns an exit status. */
+int run_inventory(const vmtp_opts_t *o, const config_t *cfg, const inventory_t *inv);
 
 #endif

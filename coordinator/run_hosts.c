@@ -16,6 +16,7 @@
 
 #include "coord.h"
 #include "flows.h"
+#include "inventory.h"
 #include "ssh.h"
 #include "summary.h"
 #include "vmtp/clock.h"
@@ -33,9 +34,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define S_MAX_HOSTS (VMTP_CLI_MAX_HOSTS + 1)
-#define S_CLEANUP_NS (30 * VMTP_NS_PER_S) /* bound on the SSH cleanup of every host together */
-#define S_START_PHASE_S 40                /* bound on starting every agent */
+#define S_MAX_HOSTS (INVENTORY_MAX_VMS + 4) /* VMs, two native hosts, an external host */
+#define S_CLEANUP_NS (30 * VMTP_NS_PER_S)   /* bound on the SSH cleanup of every host together */
+#define S_START_PHASE_S 40                  /* bound on starting every agent */
 
 typedef struct {
     ssh_target_t target;           /* parsed spec (secret inside) */
@@ -43,10 +44,26 @@ typedef struct {
     ssh_t *ssh;                    /* session */
     char node_pub[COORD_KEY_SIZE]; /* the agent's key pair */
     char node_sec[COORD_KEY_SIZE];
-    coord_node_t *node; /* coordinator session, once the agent started */
-    int hello;          /* 1 = pending, 0 = READY, < 0 = failed */
-    char error[800];    /* why this host cannot be used ("" = usable so far) */
+    coord_node_t *node;       /* coordinator session, once the agent started */
+    int hello;                /* 1 = pending, 0 = READY, < 0 = failed */
+    char error[800];          /* why this host cannot be used ("" = usable so far) */
+    const inventory_vm_t *vm; /* a VM of the inventory (not owned), or NULL for a host */
+    const char *role;         /* its role, for the JSON */
+    char data_addr[300];      /* where its data-plane server listens ("" until armed) */
+    uint16_t data_port;       /* its data port (0 = not armed, or failed) */
+    bool armed;               /* LISTEN was tried */
 } s_host_t;
+
+/* One flow of the run: a row group of VMTP's table. */
+typedef struct {
+    const char *group;  /* "1".."7", "8.1", "8.2" */
+    const char *desc;   /* VMTP's description */
+    int client, server; /* hosts[] indices */
+    bool floating;      /* target the server's floating address (a VM server) */
+    bool reverse;       /* the server sends */
+    bool icmp;          /* run ICMP too */
+    char skip[200];     /* why it does not run ("" = it runs) */
+} s_plan_t;
 
 typedef struct {
     const vmtp_opts_t *o;
@@ -54,7 +71,6 @@ typedef struct {
     coord_t *c;
     s_host_t hosts[S_MAX_HOSTS];
     unsigned n_hosts;
-    int server, client, ext; /* indices into hosts (-1 = none) */
     bool interrupted;
     char run_id[16];
     ssh_cfg_t scfg;     /* how every session is made */
@@ -196,12 +212,13 @@ static int s_op_start(s_run_t *r, s_host_t *h, const void *arg)
     (void)arg;
     const char *dir = ssh_remote_dir(h->ssh);
     char cmd[1600];
-    /* The agent listens on the address we reached the host by (when it is one), so its control
-     * port is exactly as exposed as its SSH port. */
+    /* A host's agent listens on the address we reached it by (when it is one), so its control port
+     * is exactly as exposed as its SSH port; a VM's on every address (its floating address is the
+     * router's, not its own). */
     char bind[300] = "";
     struct in6_addr a6;
     struct in_addr a4;
-    if (inet_pton(AF_INET, h->target.host, &a4) == 1 || inet_pton(AF_INET6, h->target.host, &a6) == 1)
+    if (!h->vm && (inet_pton(AF_INET, h->target.host, &a4) == 1 || inet_pton(AF_INET6, h->target.host, &a6) == 1))
         snprintf(bind, sizeof bind, " --bind %s", h->target.host);
     /* Until our HELLO the agent waits the whole start phase plus its silence bound (other hosts may
      * still be starting); HELLO then sets the bound to agent_silence_timeout. */
@@ -227,7 +244,8 @@ static void s_on_hello(coord_node_t *n, int status, void *arg)
 /* ---- set-up -------------------------------------------------------------------------------------- */
 
 /* The index of spec's host in r->hosts, adding it (one session per distinct user@host:port). */
-static int s_add_host(s_run_t *r, const char *spec, const char *opt, char *why, size_t cap)
+static int s_add_host(s_run_t *r, const char *spec, const char *opt, const inventory_vm_t *vm, const char *role,
+                      char *why, size_t cap)
 {
     ssh_target_t t;
     char err[300];
@@ -242,7 +260,14 @@ static int s_add_host(s_run_t *r, const char *spec, const char *opt, char *why, 
             return (int)i;
         }
     }
+    if (r->n_hosts == S_MAX_HOSTS) {
+        memset(&t, 0, sizeof t);
+        snprintf(why, cap, "%s: more than %d hosts", opt, S_MAX_HOSTS);
+        return -E2BIG;
+    }
     s_host_t *h = &r->hosts[r->n_hosts];
+    h->vm = vm;
+    h->role = role;
     h->target = t;
     memset(&t, 0, sizeof t);
     ssh_target_masked(&h->target, h->masked, sizeof h->masked);
@@ -326,7 +351,7 @@ static int s_setup(s_run_t *r)
  * server-listen-if-name), else the address it was reached by. */
 static void s_data_addr(const s_host_t *h, char *out, size_t cap)
 {
-    snprintf(out, cap, "%s", h->target.host);
+    snprintf(out, cap, "%s", h->vm ? h->vm->fixed_ip : h->target.host);
     if (!h->target.ifname[0] || !h->node)
         return;
     const proto_hello_t *hello = coord_node_hello(h->node);
@@ -510,124 +535,127 @@ static void s_cleanup(s_run_t *r)
     }
 }
 
-int run_hosts(const vmtp_opts_t *o, const config_t *cfg)
+/* Arms host h's data-plane server once (LISTEN on the data port) and returns its port, 0 if it
+ * cannot serve. A VM listens on every address (its floating address is not its own); a host on
+ * the address it is measured at. */
+static uint16_t s_arm(s_run_t *r, s_host_t *h)
 {
-    int64_t t0 = clock_mono_ns();
-    s_run_t *r = calloc(1, sizeof *r);
-    if (!r)
-        return VMTP_EXIT_INTERNAL;
-    r->o = o;
-    r->cfg = cfg;
-    r->server = r->client = r->ext = -1;
-    uint8_t rnd[4] = {0};
-    if (getrandom(rnd, sizeof rnd, 0) != sizeof rnd)
-        rnd[0] = (uint8_t)getpid();
-    snprintf(r->run_id, sizeof r->run_id, "%02x%02x%02x%x", rnd[0], rnd[1], rnd[2], rnd[3] & 0xf);
-    char why[400];
-    int status = VMTP_EXIT_OK;
-    for (unsigned i = 0; i < o->n_hosts && i < 2 && status == VMTP_EXIT_OK; i++) {
-        int k = s_add_host(r, o->hosts[i], "--host", why, sizeof why);
-        if (k < 0)
-            status = VMTP_EXIT_USAGE;
-        else if (i == 0)
-            r->server = k;
-        else if (i == 1)
-            r->client = k;
+    if (h->armed)
+        return h->data_port;
+    h->armed = true;
+    if (!h->node || h->error[0] || r->interrupted)
+        return 0;
+    s_data_addr(h, h->data_addr, sizeof h->data_addr);
+    /* Bound to an address only when it is one: a name may resolve to loopback on its own host
+     * (Debian maps the host's name to 127.0.1.1). */
+    struct in_addr a4;
+    struct in6_addr a6;
+    bool literal = inet_pton(AF_INET, h->data_addr, &a4) == 1 || inet_pton(AF_INET6, h->data_addr, &a6) == 1;
+    const char *bind = !h->vm && literal ? h->data_addr : "";
+    s_listen_t l = {0};
+    if (coord_listen(h->node, (uint16_t)r->cfg->data_port, bind, s_on_listen, &l) == 0) {
+        while (!l.done) {
+            if (coord_poll(r->c, -1) == -EINTR) {
+                r->interrupted = true;
+                break;
+            }
+        }
     }
-    if (status == VMTP_EXIT_OK && o->external_host) {
-        r->ext = s_add_host(r, o->external_host, "--external-host", why, sizeof why);
-        if (r->ext < 0)
-            status = VMTP_EXIT_USAGE;
-    }
-    if (status != VMTP_EXIT_OK) {
-        fprintf(stderr, "vmtp: %s\n", why);
-        free(r);
-        return status;
-    }
-    if (r->client < 0)
-        r->client = r->server; /* one host: intra-host */
-    if (o->n_hosts > 2)
-        LOG_WARN("--host: the first two are the server and the client; the %u others are not used", o->n_hosts - 2);
-    /* SIGINT and SIGTERM stay blocked until the cleanup is over; the coordinator reads them. */
+    coord_detach(r->c, &l);
+    if (l.done && l.listen_status == 0)
+        h->data_port = l.port;
+    else
+        s_host_fail(h, "arming the data port", l.done ? strerror(-l.listen_status) : "interrupted");
+    return h->data_port;
+}
+
+/* The server's address a flow targets: a VM's fixed or floating address, a host's data address. */
+static const char *s_target(const s_host_t *hs, bool floating)
+{
+    if (hs->vm)
+        return floating && hs->vm->floating_ip[0] ? hs->vm->floating_ip : hs->vm->fixed_ip;
+    return hs->data_addr[0] ? hs->data_addr : hs->target.host;
+}
+
+/* SIGINT and SIGTERM stay blocked for the whole run; the coordinator reads them. */
+typedef struct {
     sigset_t block, old;
-    sigemptyset(&block);
-    sigaddset(&block, SIGINT);
-    sigaddset(&block, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &block, &old);
+} s_sigs_t;
+
+static void s_sigs_block(s_sigs_t *s)
+{
+    sigemptyset(&s->block);
+    sigaddset(&s->block, SIGINT);
+    sigaddset(&s->block, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &s->block, &s->old);
+}
+
+/* Signals that came during the cleanup are dropped before unblocking (the run is over). */
+static void s_sigs_restore(s_sigs_t *s)
+{
+    struct timespec zero = {0, 0};
+    while (sigtimedwait(&s->block, NULL, &zero) > 0) {
+    }
+    pthread_sigmask(SIG_SETMASK, &s->old, NULL);
+}
+
+/* Sets up every host, runs the plan's flows in order, prints and writes the results, cleans up.
+ * Returns the exit status. */
+static int s_execute(s_run_t *r, s_plan_t *plan, unsigned n, int64_t t0)
+{
+    const vmtp_opts_t *o = r->o;
+    s_sigs_t sigs;
+    s_sigs_block(&sigs);
     int err = 0;
     coord_cfg_t ccfg = {.run_id = r->run_id,
-                        .silence_ms = (uint32_t)(cfg->agent_silence_timeout * 1000),
+                        .silence_ms = (uint32_t)(r->cfg->agent_silence_timeout * 1000),
                         .heartbeat_ms = 1000,
                         .signals = true};
     r->c = coord_new(&ccfg, &err);
     if (!r->c) {
         LOG_ERROR("cannot start the coordinator: %s", strerror(-err));
-        pthread_sigmask(SIG_SETMASK, &old, NULL);
-        free(r);
+        s_sigs_restore(&sigs);
         return VMTP_EXIT_INTERNAL;
     }
     LOG_INFO("vmtp %s, run %s", VMTP_VERSION, r->run_id);
-    int rc = s_setup(r);
-    flow_result_t flows[3];
-    memset(flows, 0, sizeof flows);
-    summary_flow_t sf[3];
-    unsigned nsf = 0;
-    char server_addr[300] = "";
-    uint16_t port = 0;
-    if (rc != -EINTR && r->hosts[r->server].node && !r->hosts[r->server].error[0]) {
-        s_data_addr(&r->hosts[r->server], server_addr, sizeof server_addr);
-        s_listen_t l = {0};
-        /* Bound to an address only when it is one: a name may resolve to loopback on its own host
-         * (Debian maps the host's name to 127.0.1.1). */
-        struct in_addr a4;
-        struct in6_addr a6;
-        bool bind_ok = inet_pton(AF_INET, server_addr, &a4) == 1 || inet_pton(AF_INET6, server_addr, &a6) == 1;
-        if (coord_listen(r->hosts[r->server].node, (uint16_t)cfg->data_port, bind_ok ? server_addr : "", s_on_listen,
-                         &l) == 0) {
-            while (!l.done) {
-                if (coord_poll(r->c, -1) == -EINTR) {
-                    r->interrupted = true;
-                    break;
-                }
-            }
-        }
-        if (l.done && l.listen_status == 0)
-            port = l.port;
-        else
-            s_host_fail(&r->hosts[r->server], "arming the data port",
-                        l.done ? strerror(-l.listen_status) : "interrupted");
+    int status = VMTP_EXIT_OK;
+    s_setup(r);
+    flow_result_t *flows = calloc(n, sizeof *flows);
+    summary_flow_t *sf = calloc(n, sizeof *sf);
+    if (!flows || !sf) {
+        free(flows);
+        free(sf);
+        s_cleanup(r);
+        s_sigs_restore(&sigs);
+        return VMTP_EXIT_INTERNAL;
     }
     /* The flows, in VMTP's order; --stop-on-error skips the rest after the first FAILED one. */
-    static const struct {
-        const char *group, *desc;
-        bool ext, reverse, icmp;
-    } plan[] = {{"7", "Native Throughput", false, false, true},
-                {"8.1", "VM to Host Uploading", true, true, false},
-                {"8.2", "VM to Host Downloading", true, false, false}};
     const char *stopped = NULL;
-    for (unsigned k = 0; k < 3; k++) {
-        if (plan[k].ext && r->ext < 0) {
-            sf[nsf++] = (summary_flow_t){.group = plan[k].group, .skip_reason = "no --external-host"};
+    for (unsigned k = 0; k < n; k++) {
+        s_plan_t *p = &plan[k];
+        sf[k].group = p->group;
+        if (p->skip[0] || r->interrupted || stopped) {
+            sf[k].skip_reason = p->skip[0] ? p->skip : r->interrupted ? "interrupted" : stopped;
             continue;
         }
-        if (r->interrupted || stopped) {
-            sf[nsf++] =
-                (summary_flow_t){.group = plan[k].group, .skip_reason = r->interrupted ? "interrupted" : stopped};
+        s_host_t *hs = &r->hosts[p->server];
+        uint16_t port = s_arm(r, hs);
+        if (r->interrupted) {
+            sf[k].skip_reason = "interrupted";
             continue;
         }
-        sf[nsf++] = (summary_flow_t){.group = plan[k].group, .res = &flows[k]};
-        rc = s_flow(r, &flows[k], plan[k].group, plan[k].desc, plan[k].ext ? r->ext : r->client, r->server,
-                    server_addr[0] ? server_addr : "?", port, plan[k].reverse, plan[k].icmp);
+        sf[k].res = &flows[k];
+        s_flow(r, &flows[k], p->group, p->desc, p->client, p->server, s_target(hs, p->floating), port, p->reverse,
+               p->icmp);
         if (o->stop_on_error && flows[k].status == FLOW_FAILED) {
             stopped = "not run: --stop-on-error, an earlier flow FAILED";
-            LOG_WARN("--stop-on-error: flow %s FAILED, the remaining flows are skipped", plan[k].group);
+            LOG_WARN("--stop-on-error: flow %s FAILED, the remaining flows are skipped", p->group);
         }
     }
-    (void)rc;
     /* The table and the JSON, also after an interruption (with what finished). */
     summary_row_t *rows = NULL;
     summary_counts_t counts;
-    int nrows = summary_rows(sf, nsf, o->tcp, o->udp, o->icmp, &rows, &counts);
+    int nrows = summary_rows(sf, n, o->tcp, o->udp, o->icmp, &rows, &counts);
     if (nrows > 0) {
         summary_print(stdout, rows, (unsigned)nrows, &counts);
         fflush(stdout);
@@ -636,9 +664,7 @@ int run_hosts(const vmtp_opts_t *o, const config_t *cfg)
         summary_node_t nodes[S_MAX_HOSTS];
         for (unsigned i = 0; i < r->n_hosts; i++) {
             s_host_t *h = &r->hosts[i];
-            nodes[i] = (summary_node_t){.role = (int)i == r->server ? "server"
-                                                : (int)i == r->ext  ? "external"
-                                                                    : "client",
+            nodes[i] = (summary_node_t){.role = h->role,
                                         .ssh_target = h->masked,
                                         .hello = h->node && h->hello == 0 ? coord_node_hello(h->node) : NULL};
             if (h->node)
@@ -657,7 +683,7 @@ int run_hosts(const vmtp_opts_t *o, const config_t *cfg)
                              .nodes = nodes,
                              .n_nodes = r->n_hosts,
                              .wall_s = (double)(clock_mono_ns() - t0) / 1e9};
-        int jr = summary_write_json(o->json_file, &ctx, sf, nsf, rows, (unsigned)nrows, &counts);
+        int jr = summary_write_json(o->json_file, &ctx, sf, n, rows, (unsigned)nrows, &counts);
         if (jr < 0) {
             LOG_ERROR("cannot write %s: %s", o->json_file, strerror(-jr));
             status = VMTP_EXIT_INTERNAL;
@@ -670,20 +696,188 @@ int run_hosts(const vmtp_opts_t *o, const config_t *cfg)
     if (nrows < 0)
         status = VMTP_EXIT_INTERNAL;
     free(rows);
-    for (unsigned i = 0; i < 3; i++)
+    for (unsigned i = 0; i < n; i++)
         flow_result_fini(&flows[i]);
+    free(flows);
+    free(sf);
     int sig = coord_last_signal(r->c);
     s_cleanup(r);
     if (r->interrupted) {
         LOG_WARN("interrupted by %s: stopped, cleaned up", sig == SIGTERM ? "SIGTERM" : "SIGINT");
         status = sig == SIGTERM ? VMTP_EXIT_SIGTERM : VMTP_EXIT_SIGINT;
     }
-    /* Signals that came during the cleanup are dropped before unblocking (the run is over). */
-    struct timespec zero = {0, 0};
-    while (sigtimedwait(&block, NULL, &zero) > 0) {
-    }
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    free(r);
+    s_sigs_restore(&sigs);
     LOG_INFO("done in %.1f s", (double)(clock_mono_ns() - t0) / 1e9);
+    return status;
+}
+
+static s_run_t *s_run_new(const vmtp_opts_t *o, const config_t *cfg)
+{
+    s_run_t *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->o = o;
+    r->cfg = cfg;
+    uint8_t rnd[4] = {0};
+    if (getrandom(rnd, sizeof rnd, 0) != sizeof rnd)
+        rnd[0] = (uint8_t)getpid();
+    snprintf(r->run_id, sizeof r->run_id, "%02x%02x%02x%x", rnd[0], rnd[1], rnd[2], rnd[3] & 0xf);
+    return r;
+}
+
+/* The native flows (7.x between server and client; 8.x between the external host and ext_server)
+ * appended to plan. */
+static unsigned s_plan_native(s_plan_t *plan, unsigned n, int server, int client, int ext, int ext_server,
+                              const char *no_ext)
+{
+    plan[n] = (s_plan_t){.group = "7", .desc = "Native Throughput", .client = client, .server = server, .icmp = true};
+    if (server < 0)
+        snprintf(plan[n].skip, sizeof plan[n].skip, "no native hosts (--host, or hosts: in the inventory)");
+    n++;
+    plan[n] = (s_plan_t){.group = "8.1",
+                         .desc = "VM to Host Uploading",
+                         .client = ext,
+                         .server = ext_server,
+                         .floating = true,
+                         .reverse = true};
+    if (ext < 0 || ext_server < 0)
+        snprintf(plan[n].skip, sizeof plan[n].skip, "%s", no_ext);
+    n++;
+    plan[n] = (s_plan_t){
+        .group = "8.2", .desc = "VM to Host Downloading", .client = ext, .server = ext_server, .floating = true};
+    if (ext < 0 || ext_server < 0)
+        snprintf(plan[n].skip, sizeof plan[n].skip, "%s", no_ext);
+    return n + 1;
+}
+
+int run_hosts(const vmtp_opts_t *o, const config_t *cfg)
+{
+    int64_t t0 = clock_mono_ns();
+    s_run_t *r = s_run_new(o, cfg);
+    if (!r)
+        return VMTP_EXIT_INTERNAL;
+    char why[400];
+    int server = -1, client = -1, ext = -1;
+    for (unsigned i = 0; i < o->n_hosts && i < 2; i++) {
+        int k = s_add_host(r, o->hosts[i], "--host", NULL, i == 0 ? "server" : "client", why, sizeof why);
+        if (k < 0) {
+            fprintf(stderr, "vmtp: %s\n", why);
+            free(r);
+            return VMTP_EXIT_USAGE;
+        }
+        *(i == 0 ? &server : &client) = k;
+    }
+    if (o->external_host &&
+        (ext = s_add_host(r, o->external_host, "--external-host", NULL, "external", why, sizeof why)) < 0) {
+        fprintf(stderr, "vmtp: %s\n", why);
+        free(r);
+        return VMTP_EXIT_USAGE;
+    }
+    if (client < 0)
+        client = server; /* one host: intra-host */
+    if (o->n_hosts > 2)
+        LOG_WARN("--host: the first two are the server and the client; the %u others are not used", o->n_hosts - 2);
+    s_plan_t plan[3];
+    unsigned n = s_plan_native(plan, 0, server, client, ext, server, "no --external-host");
+    int status = s_execute(r, plan, n, t0);
+    free(r);
+    return status;
+}
+
+/* VMTP's scenarios 1.x-6.x over an inventory's VMs. */
+static const struct {
+    const char *group;
+    bool same_net, same_host, floating;
+} s_vm_groups[] = {{"1", true, true, false},   {"2", true, false, false}, {"3", false, true, false},
+                   {"4", false, false, false}, {"5", false, true, true},  {"6", false, false, true}};
+
+int run_inventory(const vmtp_opts_t *o, const config_t *cfg_in, const inventory_t *inv)
+{
+    int64_t t0 = clock_mono_ns();
+    /* The inventory's key and known_hosts override the configuration's. */
+    config_t *cfg = calloc(1, sizeof *cfg);
+    s_run_t *r = cfg ? s_run_new(o, cfg) : NULL;
+    if (!r) {
+        free(cfg);
+        return VMTP_EXIT_INTERNAL;
+    }
+    *cfg = *cfg_in; /* shallow: strings stay the caller's, only these two are replaced */
+    if (inv->private_key_file)
+        cfg->private_key_file = inv->private_key_file;
+    if (inv->known_hosts)
+        cfg->known_hosts = inv->known_hosts;
+    char why[400];
+    int status = VMTP_EXIT_OK;
+    int vm_idx[INVENTORY_MAX_VMS];
+    for (unsigned i = 0; i < inv->n_vms && status == VMTP_EXIT_OK; i++) {
+        char opt[96];
+        snprintf(opt, sizeof opt, "inventory vms[%u] (%s): ssh", i, inv->vms[i].name);
+        vm_idx[i] = s_add_host(r, inv->vms[i].ssh, opt, &inv->vms[i], (int)i == inv->server ? "server" : "client", why,
+                               sizeof why);
+        if (vm_idx[i] < 0)
+            status = VMTP_EXIT_USAGE;
+    }
+    int hs = -1, hc = -1, ext = -1;
+    const char *const *host_specs = o->n_hosts ? (const char *const *)o->hosts : (const char *const *)inv->hosts;
+    unsigned n_host_specs = o->n_hosts ? o->n_hosts : inv->n_hosts;
+    for (unsigned i = 0; i < n_host_specs && i < 2 && status == VMTP_EXIT_OK; i++) {
+        int k =
+            s_add_host(r, host_specs[i], "hosts", NULL, i == 0 ? "native server" : "native client", why, sizeof why);
+        if (k < 0)
+            status = VMTP_EXIT_USAGE;
+        *(i == 0 ? &hs : &hc) = k;
+    }
+    const char *ext_spec = o->external_host ? o->external_host : inv->external_host;
+    if (status == VMTP_EXIT_OK && ext_spec &&
+        (ext = s_add_host(r, ext_spec, "external_host", NULL, "external", why, sizeof why)) < 0)
+        status = VMTP_EXIT_USAGE;
+    if (status != VMTP_EXIT_OK) {
+        fprintf(stderr, "vmtp: %s\n", why);
+        free(r);
+        free(cfg);
+        return status;
+    }
+    if (hs >= 0 && hc < 0)
+        hc = hs;
+    const inventory_vm_t *sv = &inv->vms[inv->server];
+    s_plan_t plan[9];
+    unsigned n = 0;
+    static const char *const names[] = {
+        "Same Network, Fixed IP, Intra-node",         "Same Network, Fixed IP, Inter-node",
+        "Different Network, Fixed IP, Intra-node",    "Different Network, Fixed IP, Inter-node",
+        "Different Network, Floating IP, Intra-node", "Different Network, Floating IP, Inter-node"};
+    for (unsigned g = 0; g < 6; g++) {
+        s_plan_t *p = &plan[n++];
+        *p = (s_plan_t){.group = s_vm_groups[g].group,
+                        .desc = names[g],
+                        .server = vm_idx[inv->server],
+                        .client = -1,
+                        .floating = s_vm_groups[g].floating,
+                        .icmp = true};
+        /* the first client VM placed as the scenario needs, by the inventory */
+        for (unsigned i = 0; i < inv->n_vms && p->client < 0; i++) {
+            const inventory_vm_t *c = &inv->vms[i];
+            if ((int)i == inv->server)
+                continue;
+            bool same_net = !strcmp(c->network, sv->network), same_host = !strcmp(c->compute_host, sv->compute_host);
+            if (same_net == s_vm_groups[g].same_net && same_host == s_vm_groups[g].same_host)
+                p->client = vm_idx[i];
+        }
+        if (o->same_network_only && !s_vm_groups[g].same_net)
+            snprintf(p->skip, sizeof p->skip, "not run: --same-network-only");
+        else if (o->inter_node_only && s_vm_groups[g].same_host)
+            snprintf(p->skip, sizeof p->skip, "not run: --inter-node-only");
+        else if (p->client < 0)
+            snprintf(p->skip, sizeof p->skip, "no client VM on %s network and %s compute host as the server",
+                     s_vm_groups[g].same_net ? "the same" : "another",
+                     s_vm_groups[g].same_host ? "the same" : "another");
+        else if (s_vm_groups[g].floating && !sv->floating_ip[0])
+            snprintf(p->skip, sizeof p->skip, "the server VM has no floating_ip in the inventory");
+    }
+    n = s_plan_native(plan, n, hs, hc, ext, vm_idx[inv->server],
+                      "no external_host in the inventory (or --external-host)");
+    status = s_execute(r, plan, n, t0);
+    free(r);
+    free(cfg);
     return status;
 }
