@@ -713,3 +713,177 @@ ns_ssh_hosts()
         printf '198.18.4.1%s %s\n' "$i" "$(cut -d' ' -f1-2 "$dir/h$i/ssh_host_ed25519_key.pub")" >>"$dir/known_hosts"
     done
 }
+
+# --- named runs that outlive their process (tools/testbed) ------------------------------------------------------
+# A testbed is built by one process (`tools/testbed up`) and removed by another (`tools/testbed down`): its state
+# directory and prefix are chosen by the caller, and the state files written by ns_add/ns_bg/... are what `down`
+# reads to remove it. Addresses stay inside 198.18.0.0/15; the root namespace gets only what ns_root_* records.
+
+# ns_init_named PREFIX STATE : like ns_init, but with a caller-chosen run-unique PREFIX (letters, digits, '-', at
+# most 16 characters) and state directory STATE (created if missing, mode 0700; existing state files are kept,
+# so a later process can adopt the run and ns_cleanup it). Installs no traps: the caller owns its exit paths.
+# Adds the unreachable 198.18.0.0/15 guard like ns_init (registered for this process: see ns_route_hold).
+# Returns 1 with a message when it cannot run (not root, no `ip`, bad PREFIX).
+ns_init_named()
+{
+    local prefix=$1 state=$2 f
+    ((EUID == 0)) || { _ns_err "needs root (network namespaces)"; return 1; }
+    command -v ip >/dev/null 2>&1 || { _ns_err "needs 'ip' (iproute2)"; return 1; }
+    [[ $prefix =~ ^[A-Za-z0-9-]{1,16}$ ]] || { _ns_err "ns_init_named: bad prefix '$prefix'"; return 1; }
+    mkdir -p "$state" && chmod 0700 "$state" || return 1
+    NS_PREFIX=$prefix
+    NS_NFT_TABLE="${prefix//-/_}_t"
+    NS_STATE=$(cd "$state" && pwd) || return 1
+    for f in netns pids nft rootlinks; do
+        [[ -e $NS_STATE/$f ]] || : >"$NS_STATE/$f"
+    done
+    _ns_route_acquire
+    return 0
+}
+
+# ns_route_hold PID : the unreachable-route guard stays while PID (a process of this run that lives as long as
+# the run's namespaces, e.g. an sshd started by ns_bg) lives, instead of while this shell lives. Without it a
+# concurrent run's cleanup would drop the guard once the building process has exited.
+ns_route_hold()
+{
+    local st
+    st=$(_ns_starttime "$1") || { _ns_err "ns_route_hold: no process $1"; return 1; }
+    _ns_route_lock || return 0
+    printf '%s %s\n' "$1" "$st" >"$NS_ROUTE_DIR/user.$NS_PREFIX"
+    _ns_route_unlock
+}
+
+# _ns_ifname NAME : succeeds if NAME is a valid interface name (1-15 characters of [A-Za-z0-9_.-]).
+_ns_ifname()
+{
+    if ((${#1} < 1 || ${#1} > 15)) || [[ ! $1 =~ ^[A-Za-z0-9_.-]+$ ]]; then
+        _ns_err "bad interface name '$1' (1-15 characters)"
+        return 1
+    fi
+}
+
+# ns_bridge NS BR [MTU] : a Linux bridge BR inside NS (STP off, forward delay 0, no address), up.
+ns_bridge()
+{
+    local ns br=$2 mtu=${3:-}
+    ns=$(_ns_full "$1") || return 1
+    _ns_ifname "$br" || return 1
+    ip -n "$ns" link add "$br" ${mtu:+mtu "$mtu"} type bridge stp_state 0 forward_delay 0 ||
+        { _ns_err "ns_bridge: bridge $br in $ns failed"; return 1; }
+    ip -n "$ns" link set "$br" up
+}
+
+# ns_bridge_port NS BR PORT NS2 IF2 [CIDR] [MTU] : a veth pair PORT (in NS, enslaved to bridge BR, no address)
+# <-> IF2 (in NS2, with CIDR inside 198.18.0.0/15 if given), optional MTU on both ends, both up. NS2 may be NS.
+ns_bridge_port()
+{
+    local ns ns2 br=$2 port=$3 if2=$5 cidr=${6:-} mtu=${7:-}
+    ns=$(_ns_full "$1") || return 1
+    ns2=$(_ns_full "$4") || return 1
+    _ns_ifname "$port" && _ns_ifname "$if2" || return 1
+    [[ -z $cidr ]] || _ns_in_range "$cidr" || { _ns_err "ns_bridge_port: '$cidr' is not inside $NS_ROUTE"; return 1; }
+    ip -n "$ns" link add "$port" ${mtu:+mtu "$mtu"} type veth peer name "$if2" netns "$ns2" ${mtu:+mtu "$mtu"} ||
+        { _ns_err "ns_bridge_port: veth $ns/$port <-> $ns2/$if2 failed"; return 1; }
+    ip -n "$ns" link set "$port" master "$br" up || return 1
+    [[ -z $cidr ]] || ip -n "$ns2" addr add "$cidr" dev "$if2" || return 1
+    ip -n "$ns2" link set "$if2" up
+}
+
+# _ns_root_noipv6 IF : no IPv6 (link-local) address on a root-namespace link of ours: only 198.18.0.0/15 appears.
+_ns_root_noipv6()
+{
+    local f=/proc/sys/net/ipv6/conf/$1/disable_ipv6
+    [[ ! -w $f ]] || echo 1 >"$f" 2>/dev/null || true
+}
+
+# ns_root_bridge BR CIDR : a bridge BR in the *root* namespace with address CIDR (inside 198.18.0.0/15; its
+# connected route is more specific than the unreachable guard), STP off, no IPv6, up; recorded in
+# NS_STATE/rootlinks for ns_root_cleanup. BR must be run-unique: creating an existing link fails, never adopts.
+ns_root_bridge()
+{
+    local br=$1 cidr=$2
+    [[ -n $NS_STATE ]] || { _ns_err "ns_init was not called"; return 1; }
+    _ns_ifname "$br" || return 1
+    _ns_in_range "$cidr" || { _ns_err "ns_root_bridge: '$cidr' is not inside $NS_ROUTE"; return 1; }
+    ip link add "$br" type bridge stp_state 0 forward_delay 0 || { _ns_err "ns_root_bridge: $br failed"; return 1; }
+    printf '%s\n' "$br" >>"$NS_STATE/rootlinks"
+    _ns_root_noipv6 "$br"
+    ip addr add "$cidr" dev "$br" || return 1
+    ip link set "$br" up
+}
+
+# ns_root_port BR PORT NS IF CIDR [MTU] : a veth pair PORT (root namespace, enslaved to bridge BR, no address, no
+# IPv6) <-> IF (in NS, address CIDR inside 198.18.0.0/15), optional MTU on both ends, both up; PORT is recorded
+# in NS_STATE/rootlinks (deleting NS would remove it too).
+ns_root_port()
+{
+    local br=$1 port=$2 ns ifn=$4 cidr=$5 mtu=${6:-}
+    ns=$(_ns_full "$3") || return 1
+    _ns_ifname "$port" && _ns_ifname "$ifn" || return 1
+    _ns_in_range "$cidr" || { _ns_err "ns_root_port: '$cidr' is not inside $NS_ROUTE"; return 1; }
+    ip link add "$port" ${mtu:+mtu "$mtu"} type veth peer name "$ifn" netns "$ns" ${mtu:+mtu "$mtu"} ||
+        { _ns_err "ns_root_port: veth $port <-> $ns/$ifn failed"; return 1; }
+    printf '%s\n' "$port" >>"$NS_STATE/rootlinks"
+    _ns_root_noipv6 "$port"
+    ip link set "$port" master "$br" up || return 1
+    ip -n "$ns" addr add "$cidr" dev "$ifn" || return 1
+    ip -n "$ns" link set "$ifn" up
+}
+
+# ns_root_cleanup : deletes the root-namespace links recorded by ns_root_bridge/ns_root_port (ports first; their
+# addresses and connected routes go with them). Idempotent; call it before ns_cleanup, which removes NS_STATE.
+ns_root_cleanup()
+{
+    [[ -n $NS_STATE && -f $NS_STATE/rootlinks ]] || return 0
+    local l
+    tac "$NS_STATE/rootlinks" | while read -r l; do
+        [[ -z $l ]] || ! ip link show dev "$l" >/dev/null 2>&1 || ip link del "$l" 2>/dev/null || true
+    done
+    : >"$NS_STATE/rootlinks"
+}
+
+# ns_sshd_host NS HOSTNAME ADDR PORT HOSTDIR AUTHKEYS : ns_sshd (same files and configuration in HOSTDIR) but sshd
+# runs in its own UTS namespace whose hostname is HOSTNAME, so `ssh HOST hostname` names the "machine" as a VM or
+# a compute node would, and in a session of its own (setsid). Echoes sshd's PID (recorded by ns_bg) once it
+# listens; returns 1 with a message otherwise.
+ns_sshd_host()
+{
+    local ns=$1 hn=$2 addr=$3 port=$4 dir=$5 auth=$6 pid
+    [[ -x /usr/sbin/sshd ]] || { _ns_err "ns_sshd_host: /usr/sbin/sshd is missing (Debian: openssh-server)"; return 1; }
+    command -v unshare >/dev/null 2>&1 && command -v setsid >/dev/null 2>&1 ||
+        { _ns_err "ns_sshd_host: needs unshare and setsid (util-linux)"; return 1; }
+    [[ $hn =~ ^[A-Za-z0-9-]{1,63}$ ]] || { _ns_err "ns_sshd_host: bad hostname '$hn'"; return 1; }
+    [[ $port =~ ^[0-9]+$ ]] || { _ns_err "ns_sshd_host: bad port '$port'"; return 1; }
+    mkdir -p "$dir" "$dir/tmp" && chmod 0700 "$dir" "$dir/tmp" || return 1
+    mkdir -p /run/sshd || return 1
+    if [[ ! -f $dir/ssh_host_ed25519_key ]]; then
+        ssh-keygen -q -t ed25519 -N '' -C "vmtp-test-$hn" -f "$dir/ssh_host_ed25519_key" </dev/null ||
+            { _ns_err "ns_sshd_host: ssh-keygen failed"; return 1; }
+    fi
+    cat >"$dir/sshd_config" <<EOC
+Subsystem sftp internal-sftp
+ListenAddress $addr:$port
+HostKey $dir/ssh_host_ed25519_key
+PidFile $dir/sshd.pid
+AuthorizedKeysFile $auth
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+SetEnv TMPDIR=$dir/tmp
+LogLevel VERBOSE
+EOC
+    /usr/sbin/sshd -t -f "$dir/sshd_config" || { _ns_err "ns_sshd_host: sshd rejects $dir/sshd_config"; return 1; }
+    # setsid, unshare and sh exec: the recorded PID ends up being sshd's own, in a session of its own (the host
+    # outlives the caller's terminal and process group: Ctrl-C on a later command there does not reach it).
+    # shellcheck disable=SC2016 # expanded by the inner sh
+    pid=$(ns_bg "$ns" setsid unshare --uts sh -c 'hostname "$1" && exec /usr/sbin/sshd -D -e -f "$2"' sh "$hn" \
+        "$dir/sshd_config") || return 1
+    if ! ns_wait_port "$ns" tcp "$port" 10; then
+        _ns_err "ns_sshd_host: sshd in $ns did not listen on $addr:$port; its log:"
+        tail -n 20 "$(ns_bg_log "$pid")" >&2
+        return 1
+    fi
+    printf '%s\n' "$pid"
+}
