@@ -443,6 +443,10 @@ coord_node_t *coord_add_node(coord_t *self, const char *name, const char *endpoi
         e = -errno;
         goto fail;
     }
+    if (strchr(endpoint, '[')) { /* tcp://[IPv6]:port */
+        int one = 1;
+        zmq_setsockopt(n->sock, ZMQ_IPV6, &one, sizeof one);
+    }
     /* Monitor events tell a refused key or a dead agent apart from silence. */
     char mon_ep[64];
     snprintf(mon_ep, sizeof mon_ep, "inproc://vmtp-coord-mon-%p", (void *)n);

@@ -433,12 +433,22 @@ int flow_measure(const flow_ctx_t *fc, flow_result_t *f)
     int rc = 0;
     if (fc->tcp)
         rc = s_tcp(fc, f);
+    /* ICMP before UDP: a UDP trial with datagrams larger than the MTU that loses fragments at a cap
+     * leaves the receiver's reassembly memory full for ipfrag_time (30 s), and a 1500-byte echo
+     * after it would be dropped by that host, not by the path. */
+    if (rc == 0 && fc->icmp)
+        rc = s_icmp(fc, f);
     if (rc == 0 && fc->udp)
         rc = s_clock(fc, f);
     if (rc == 0 && fc->udp)
         rc = s_udp(fc, f);
-    if (rc == 0 && fc->icmp)
-        rc = s_icmp(fc, f);
+    /* Results read in VMTP's order, TCP, UDP, ICMP (a stable order by kind). */
+    for (unsigned i = 1; i < f->n_entries; i++)
+        for (unsigned j = i; j > 0 && f->entries[j - 1].kind > f->entries[j].kind; j--) {
+            flow_entry_t t = f->entries[j];
+            f->entries[j] = f->entries[j - 1];
+            f->entries[j - 1] = t;
+        }
     for (unsigned i = 0; i < f->n_entries && f->status == FLOW_PASSED; i++)
         if (f->entries[i].status < 0) {
             f->status = FLOW_FAILED;

@@ -215,14 +215,15 @@ static int s_op_start(s_run_t *r, s_host_t *h, const void *arg)
     /* A host's agent listens on the address we reached it by (when it is one), so its control port
      * is exactly as exposed as its SSH port; a VM's on every address (its floating address is the
      * router's, not its own). */
-    char bind[300] = "";
-    struct in6_addr a6;
-    struct in_addr a4;
-    if (!h->vm && (inet_pton(AF_INET, h->target.host, &a4) == 1 || inet_pton(AF_INET6, h->target.host, &a6) == 1))
-        snprintf(bind, sizeof bind, " --bind %s", h->target.host);
+    /* A host's agent listens on the local address our SSH connection arrived at (sshd's
+     * SSH_CONNECTION: client address, port, server address, port): exactly as exposed as its SSH
+     * port, and right behind a NAT too, where the address we dialled is not the host's. A VM's
+     * agent listens on every address (its floating address belongs to the router). */
+    const char *bind = h->vm ? "" : " --bind \"${3:-0.0.0.0}\"";
     /* Until our HELLO the agent waits the whole start phase plus its silence bound (other hosts may
      * still be starting); HELLO then sets the bound to agent_silence_timeout. */
-    snprintf(cmd, sizeof cmd, "exec %s/vmtp-node agent --port %llu%s --silence %llu --cleanup %s", dir,
+    snprintf(cmd, sizeof cmd,
+             "set -- $SSH_CONNECTION; exec %s/vmtp-node agent --port %llu%s --silence %llu --cleanup %s", dir,
              (unsigned long long)r->cfg->control_port, bind,
              (unsigned long long)(r->cfg->agent_silence_timeout + S_START_PHASE_S + 30), dir);
     if (coord_keypair(h->node_pub, h->node_sec) < 0)
@@ -558,6 +559,19 @@ static uint16_t s_arm(s_run_t *r, s_host_t *h)
             if (coord_poll(r->c, -1) == -EINTR) {
                 r->interrupted = true;
                 break;
+            }
+        }
+    }
+    if (l.done && l.listen_status == -EADDRNOTAVAIL && bind[0]) {
+        /* the address we reached the host by is not its own (NAT): every address then */
+        LOG_DEBUG("%s: %s is not a local address there; the data port listens on every address", h->masked, bind);
+        l = (s_listen_t){0};
+        if (coord_listen(h->node, (uint16_t)r->cfg->data_port, "", s_on_listen, &l) == 0) {
+            while (!l.done) {
+                if (coord_poll(r->c, -1) == -EINTR) {
+                    r->interrupted = true;
+                    break;
+                }
             }
         }
     }

@@ -713,7 +713,13 @@ static int s_setup(s_agent_t *ag, const char *secret, char *endpoint, size_t cap
     if (zmq_setsockopt(ag->router, ZMQ_CURVE_SECRETKEY, secret, 40) < 0)
         return -errno;
     char ep[128];
-    snprintf(ep, sizeof ep, "tcp://%s:%u", ag->cfg->bind ? ag->cfg->bind : "0.0.0.0", ag->cfg->port);
+    const char *bind = ag->cfg->bind && ag->cfg->bind[0] ? ag->cfg->bind : "0.0.0.0";
+    if (strchr(bind, ':')) { /* an IPv6 address: ZeroMQ wants it in brackets, and IPv6 enabled */
+        zmq_setsockopt(ag->router, ZMQ_IPV6, &one, sizeof one);
+        snprintf(ep, sizeof ep, "tcp://[%s]:%u", bind, ag->cfg->port);
+    } else {
+        snprintf(ep, sizeof ep, "tcp://%s:%u", bind, ag->cfg->port);
+    }
     if (zmq_bind(ag->router, ep) < 0)
         return -errno;
     size_t len = cap;

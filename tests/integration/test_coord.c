@@ -5,6 +5,7 @@
  *             ends' reports, STOP, CLOCK on the data path
  *   flow      PING from a node; one VMTP flow (TCP runs, UDP rate search, ICMP sizes) through flows.c
  *   raw       malformed frames straight to an agent: each gets an ERROR (code, seq), the agent stays up
+ *   ipv6      an agent on [::1] and a coordinator reaching it there
  *   signals   SIGTERM reaches coord_poll through its signalfd
  *   keys      an agent refuses a coordinator with another key; a wrong node key fails the connect
  *   orphan    the coordinator is killed (SIGKILL): its agent exits within its silence bound and
@@ -31,10 +32,12 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -43,7 +46,8 @@
 #define T_MAX_AGENTS 512
 #define T_SILENCE_MS 2000u /* agents' silence bound in these tests */
 
-static char t_node_bin[PATH_MAX]; /* vmtp-node */
+static char t_node_bin[PATH_MAX];        /* vmtp-node */
+static const char *t_bind = "127.0.0.1"; /* where agents listen (the ipv6 case uses ::1) */
 
 /* ---- agents ------------------------------------------------------------------------------------ */
 
@@ -82,7 +86,7 @@ static int t_agent_start(t_agent_t *a, const char *coord_pub, const char *host_i
         dup2(out[1], 1);
         char silence[32];
         snprintf(silence, sizeof silence, "%u", 3u);
-        execl(t_node_bin, "vmtp-node", "agent", "--port", "0", "--bind", "127.0.0.1", "--silence", silence, "--cleanup",
+        execl(t_node_bin, "vmtp-node", "agent", "--port", "0", "--bind", t_bind, "--silence", silence, "--cleanup",
               a->dir, "--host-id", host_id, (char *)NULL);
         _exit(127);
     }
@@ -113,7 +117,7 @@ static int t_agent_start(t_agent_t *a, const char *coord_pub, const char *host_i
         fprintf(stderr, "agent %d did not announce itself: '%s'\n", (int)pid, line);
         return -1;
     }
-    snprintf(a->endpoint, sizeof a->endpoint, "tcp://127.0.0.1:%d", a->port);
+    snprintf(a->endpoint, sizeof a->endpoint, strchr(t_bind, ':') ? "tcp://[%s]:%d" : "tcp://%s:%d", t_bind, a->port);
     return 0;
 }
 
@@ -728,6 +732,31 @@ static void t_case_raw(void)
     t_agents_reap();
 }
 
+/* An agent on an IPv6 address, a coordinator reaching it there (brackets, ZMQ_IPV6 on both ends). */
+static void t_case_ipv6(void)
+{
+    struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+    int fd = socket(AF_INET6, SOCK_STREAM, 0);
+    bool have = fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0;
+    if (fd >= 0)
+        close(fd);
+    if (!have) {
+        printf("ipv6: SKIP (no ::1 here)\n");
+        return;
+    }
+    t_bind = "::1";
+    coord_t *c = t_coord(T_SILENCE_MS);
+    if (c) {
+        unsigned ready = t_start_and_connect(c, 0, 1);
+        CHECK(ready == 1, "agent on [::1] ready: %s", t_agents[0].node ? coord_node_reason(t_agents[0].node) : "");
+        CHECK(strstr(t_agents[0].endpoint, "tcp://[::1]:") == t_agents[0].endpoint, "endpoint %s",
+              t_agents[0].endpoint);
+        coord_destroy(&c);
+    }
+    t_agents_reap();
+    t_bind = "127.0.0.1";
+}
+
 /* SIGINT and SIGTERM reach the loop through its signalfd; the mask is restored after. */
 static void t_case_signals(void)
 {
@@ -1014,6 +1043,8 @@ int main(int argc, char **argv)
             t_case_flow();
         else if (!strcmp(argv[i], "raw"))
             t_case_raw();
+        else if (!strcmp(argv[i], "ipv6"))
+            t_case_ipv6();
         else if (!strcmp(argv[i], "signals"))
             t_case_signals();
         else if (!strcmp(argv[i], "orphan"))
