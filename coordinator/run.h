@@ -22,4 +22,8 @@ int run_hosts(const vmtp_opts_t *o, const config_t *cfg);
  * external host (8.x; --host and --external-host override the inventory's). Returns an exit status. */
 int run_inventory(const vmtp_opts_t *o, const config_t *cfg, const inventory_t *inv);
 
+/* The namespace testbed (tools/testbed): up, the whole matrix over its inventory, down on every
+ * path. Returns an exit status. */
+int run_testbed(const vmtp_opts_t *o, const config_t *cfg);
+
 #endif

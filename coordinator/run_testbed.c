@@ -1,0 +1,166 @@
+/* run_testbed.c — `vmtp --testbed`: brings up the namespace testbed (tools/testbed), runs VMTP's
+ * whole matrix over the inventory it writes (1.x-6.x between its VMs, 7.x between its compute
+ * nodes, 8.x with its external host), and always tears it down — after success, failure, SIGINT or
+ * SIGTERM (both stay blocked while the testbed is being built, so it is never left half-made). */
+#include "run.h"
+
+#include "vmtp/log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef VMTP_SOURCE_DIR
+#define VMTP_SOURCE_DIR "."
+#endif
+
+/* tools/testbed: $VMTP_TESTBED, else the source tree vmtp was built from. */
+static int s_tool(char *out, size_t cap)
+{
+    const char *env = getenv("VMTP_TESTBED");
+    snprintf(out, cap, "%s", env && env[0] ? env : VMTP_SOURCE_DIR "/tools/testbed");
+    return access(out, X_OK) == 0 ? 0 : -errno;
+}
+
+/* Runs the tool with args; its stdout (at most cap bytes) into out, its stderr passes through.
+ * Returns its exit status, or -errno. */
+static int s_run_tool(const char *const argv[], char *out, size_t cap)
+{
+    int pfd[2];
+    if (pipe2(pfd, O_CLOEXEC) < 0)
+        return -errno;
+    pid_t pid = fork();
+    if (pid < 0) {
+        int e = errno;
+        close(pfd[0]);
+        close(pfd[1]);
+        return -e;
+    }
+    if (pid == 0) {
+        dup2(pfd[1], 1);
+        char *av[16]; /* execv wants mutable strings: copies, in the child only */
+        int i = 0;
+        for (; argv[i] && i < 15; i++)
+            av[i] = strdup(argv[i]);
+        av[i] = NULL;
+        execv(av[0], av);
+        _exit(127);
+    }
+    close(pfd[1]);
+    size_t got = 0;
+    for (;;) {
+        ssize_t n = read(pfd[0], out + got, got + 1 < cap ? cap - 1 - got : 0);
+        if (n > 0)
+            got += (size_t)n;
+        else if (n == 0 || errno != EINTR || got + 1 >= cap)
+            break;
+    }
+    if (cap)
+        out[got < cap ? got : cap - 1] = 0;
+    close(pfd[0]);
+    int st = 0;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+    }
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+}
+
+static void s_down(const char *tool, const char *name)
+{
+    char out[256];
+    const char *argv[] = {tool, "down", name, NULL};
+    int rc = s_run_tool(argv, out, sizeof out);
+    if (rc != 0)
+        LOG_ERROR("testbed %s: teardown failed (exit %d): run `%s down %s`", name, rc, tool, name);
+    else
+        LOG_INFO("testbed %s removed", name);
+}
+
+/* A SIGINT or SIGTERM that arrived while both were blocked (taken, so it is not delivered later). */
+static int s_pending_signal(const sigset_t *set)
+{
+    sigset_t pending;
+    sigpending(&pending);
+    if (!sigismember(&pending, SIGINT) && !sigismember(&pending, SIGTERM))
+        return 0;
+    struct timespec zero = {0, 0};
+    int sig = sigtimedwait(set, NULL, &zero);
+    return sig > 0 ? sig : 0;
+}
+
+int run_testbed(const vmtp_opts_t *o, const config_t *cfg)
+{
+    char tool[PATH_MAX];
+    int rc = s_tool(tool, sizeof tool);
+    if (rc < 0) {
+        fprintf(stderr, "vmtp: --testbed needs tools/testbed (%s: %s; set VMTP_TESTBED to its path)\n", tool,
+                strerror(-rc));
+        return VMTP_EXIT_USAGE;
+    }
+    sigset_t set, old;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, &old);
+    char name[16], mtu[16], loss[16];
+    snprintf(name, sizeof name, "v%d", (int)(getpid() % 100000000));
+    snprintf(mtu, sizeof mtu, "%llu", (unsigned long long)cfg->testbed_mtu_underlay);
+    snprintf(loss, sizeof loss, "%llu", (unsigned long long)cfg->testbed_loss_router);
+    const char *argv[16];
+    int a = 0;
+    argv[a++] = tool;
+    argv[a++] = "up";
+    argv[a++] = "--name";
+    argv[a++] = name;
+    if (cfg->testbed_cap_underlay) {
+        argv[a++] = "--cap-underlay";
+        argv[a++] = cfg->testbed_cap_underlay;
+    }
+    if (cfg->testbed_mtu_underlay) {
+        argv[a++] = "--mtu-underlay";
+        argv[a++] = mtu;
+    }
+    if (cfg->testbed_loss_router) {
+        argv[a++] = "--loss-router";
+        argv[a++] = loss;
+    }
+    argv[a] = NULL;
+    LOG_INFO("building the namespace testbed %s", name);
+    char out[4200] = "";
+    rc = s_run_tool(argv, out, sizeof out);
+    char inv_path[4096] = "";
+    char *nl = strchr(out, '\n');
+    if (rc == 0 && nl)
+        snprintf(inv_path, sizeof inv_path, "%.*s", (int)strcspn(nl + 1, "\n"), nl + 1);
+    int status;
+    int sig = s_pending_signal(&set);
+    if (rc != 0 || !inv_path[0]) {
+        LOG_ERROR("tools/testbed up failed (exit %d)", rc);
+        status = VMTP_EXIT_INTERNAL;
+    } else if (sig) {
+        status = sig == SIGTERM ? VMTP_EXIT_SIGTERM : VMTP_EXIT_SIGINT;
+    } else {
+        inventory_t inv;
+        char why[700];
+        if (inventory_load(inv_path, &inv, why, sizeof why) < 0) {
+            LOG_ERROR("the testbed's inventory: %s", why);
+            status = VMTP_EXIT_INTERNAL;
+        } else {
+            status = run_inventory(o, cfg, &inv);
+        }
+        inventory_fini(&inv);
+    }
+    s_down(tool, name); /* on every path, also when `up` failed half-way (down is idempotent) */
+    if (!sig)
+        sig = s_pending_signal(&set);
+    if (sig && status != VMTP_EXIT_SIGINT && status != VMTP_EXIT_SIGTERM)
+        status = sig == SIGTERM ? VMTP_EXIT_SIGTERM : VMTP_EXIT_SIGINT;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return status;
+}

@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# vmtp_testbed.sh — `vmtp --testbed`: the whole VMTP matrix over the namespace testbed (tools/testbed), with ground
+# truth through its topology, and its teardown on every exit path.
+#
+# Usage: vmtp_testbed.sh BINDIR   (BINDIR holds vmtp and vmtp-node; root; exit 77 when it cannot run)
+#
+# Checks:
+#   - with the second compute node's link capped at 200 Mbit/s: exit 0, 23 of 23 rows PASSED, intra-/inter-node
+#     rows where the testbed places the VMs; inter-node TCP (2.1, 4.1, 6.1) within +-3 % of the cap's goodput
+#     through VXLAN (200 Mbit/s x 1448/1564: 50 bytes of VXLAN per 1514-byte frame) while intra-node TCP (1.1, 3.1,
+#     5.1) is far above it; the JSON has every flow and node;
+#   - with the router dropping every 25th UDP datagram to the data port: the UDP rows that cross the router (3.2,
+#     4.2, 5.2, 6.2, 8.2) report 4.00 % loss, the others (1.2, 2.2, 7.2) none;
+#   - SIGINT in the middle of a test and SIGTERM while the testbed is being built: exit 130 / 143;
+#   - after every run: the testbed is gone (no namespace, no root-namespace link, no registry entry).
+set -u
+. "$(dirname "$0")/lib.sh"
+
+bindir=${1:?usage: vmtp_testbed.sh BINDIR}
+here=$(cd "$(dirname "$0")" && pwd)
+ns_init
+ns_require ssh-keygen jq awk nft
+[[ -x /usr/sbin/sshd ]] || _ns_skip "needs /usr/sbin/sshd (Debian: openssh-server)"
+vmtp_node_require "$bindir"
+vmtp=$bindir/vmtp
+[[ -x $vmtp ]] || { echo "FAIL: $vmtp is not built"; exit 1; }
+export VMTP_TESTBED=$here/../../tools/testbed
+
+tmp=$NS_STATE/tb
+mkdir -p "$tmp/home"
+
+assert_eq()
+{
+    local ok=0
+    [[ $2 == "$3" ]] && ok=1
+    _ns_result "$ok" "$1" "'$2' == '$3'"
+}
+
+# Every testbed a run named is taken down, also when a run was killed before it could (on every exit path of
+# this script, before lib.sh's own cleanup).
+tb_cleanup()
+{
+    local rc=$? name
+    for name in $(cat "$tmp"/*.err 2>/dev/null | grep -o 'building the namespace testbed v[0-9]*' | awk '{ print $NF }'); do
+        "$VMTP_TESTBED" down "$name" >/dev/null 2>&1
+    done
+    return $rc
+}
+trap 'tb_cleanup; ns_cleanup' EXIT
+trap 'tb_cleanup; ns_cleanup 130; exit 130' INT
+trap 'tb_cleanup; ns_cleanup 143; exit 143' TERM
+
+# Runs vmtp --testbed in the background of this shell (so that `wait` gives its status), its stdout and stderr in
+# $tmp/NAME.out/.err; sets PID.
+start_vmtp()
+{
+    local name=$1
+    shift
+    HOME=$tmp/home "$vmtp" --testbed "$@" </dev/null >"$tmp/$name.out" 2>"$tmp/$name.err" &
+    PID=$!
+}
+
+# The testbed a run used is gone: its name is in vmtp's log ("building the namespace testbed vN").
+check_gone()
+{
+    local what=$1 name
+    name=$(grep -o 'building the namespace testbed v[0-9]*' "$tmp/$2.err" | awk '{ print $NF }')
+    assert_cmp "$what: the testbed was named" "${#name}" '>' 1
+    assert_cmp "$what: no namespace of it left" "$(ip netns list | grep -c "^vtb-$name-")" == 0
+    assert_cmp "$what: no registry entry left" "$(ls /run/vmtp-testbed/"$name" 2>/dev/null | wc -l)" == 0
+    assert_cmp "$what: listed by nobody" "$("$VMTP_TESTBED" list 2>/dev/null | grep -c "^$name ")" == 0
+}
+
+quick=(-t 2 --udpbuf 1024 --icmp_pkt_sizes 64 --set tcp_tp_loop_count=1 --set ping_count=3 --set udp_trial_ms=300)
+
+# --- the whole matrix through a capped compute-node link ----------------------------------------------------------
+start_vmtp cap "${quick[@]}" --set testbed_cap_underlay=200mbit --json "$tmp/cap.json"
+wait "$PID"
+rc=$?
+assert_cmp "capped run: exit 0" "$rc" == 0
+((rc == 0)) || { tail -n 30 "$tmp/cap.err"; cat "$tmp/cap.out"; }
+assert_cmp "23 of 23 scenarios PASSED" "$(grep -c 'Passed Scenarios:  23 \[100.00%\]' "$tmp/cap.out")" == 1
+j=$tmp/cap.json
+assert_eq "flows" "$(jq -r '[.flows[].scenario] | join(",")' "$j")" "1,2,3,4,5,6,7,8.1,8.2"
+assert_eq "nodes" "$(jq -r '.nodes | length' "$j")" 8
+assert_eq "mode" "$(jq -r .mode "$j")" testbed
+expect=$(awk 'BEGIN { printf "%.0f", 200000 * 1448 / 1564 }')
+for s in 2 4 6; do
+    v=$(jq -r --arg s "$s" '.flows[] | select(.scenario == $s) | .results[0].throughput_kbps' "$j")
+    assert_within "$s.1 inter-node TCP through the capped VXLAN underlay (kbit/s)" "$v" "$expect" 3
+done
+for s in 1 3 5; do
+    v=$(jq -r --arg s "$s" '.flows[] | select(.scenario == $s) | .results[0].throughput_kbps' "$j")
+    assert_cmp "$s.1 intra-node TCP far above the cap (kbit/s)" "$v" '>' "$((expect * 3))"
+done
+check_gone "after the capped run" cap
+
+# --- loss injected on the router ----------------------------------------------------------------------------------
+start_vmtp loss "${quick[@]}" --protocols U --set testbed_loss_router=25 --json "$tmp/loss.json"
+wait "$PID"
+rc=$?
+assert_cmp "loss run: exit 0" "$rc" == 0
+((rc == 0)) || { tail -n 30 "$tmp/loss.err"; cat "$tmp/loss.out"; }
+j=$tmp/loss.json
+for s in 3 4 5 6 8.2; do
+    v=$(jq -r --arg s "$s" '.flows[] | select(.scenario == $s) | .results[0].loss_rate' "$j")
+    assert_within "$s UDP across the router: loss_rate = 1/25 (%)" "$v" 4 1
+done
+for s in 1 2 7; do
+    v=$(jq -r --arg s "$s" '.flows[] | select(.scenario == $s) | .results[0].loss_rate' "$j")
+    assert_cmp "$s UDP not across the router: no loss (%)" "$v" == 0
+done
+check_gone "after the loss run" loss
+
+# --- SIGINT in the middle of a test -------------------------------------------------------------------------------
+start_vmtp int -t 30 --protocols T
+started=0
+for _ in $(seq 1 300); do
+    grep -q 'flow 1:' "$tmp/int.err" 2>/dev/null && { started=1; break; }
+    sleep 0.1
+done
+assert_cmp "SIGINT: a test started" "$started" == 1
+sleep 1
+kill -INT "$PID"
+wait "$PID"
+assert_cmp "SIGINT: exit 130" "$?" == 130
+check_gone "after SIGINT" int
+
+# --- SIGTERM while the testbed is being built ---------------------------------------------------------------------
+start_vmtp term -t 30 --protocols T
+for _ in $(seq 1 50); do
+    grep -q 'building the namespace testbed' "$tmp/term.err" 2>/dev/null && break
+    sleep 0.02
+done
+kill -TERM "$PID"
+wait "$PID"
+assert_cmp "SIGTERM during the build: exit 143" "$?" == 143
+check_gone "after SIGTERM" term
+
+finish
