@@ -63,6 +63,7 @@ typedef struct {
     bool reverse;       /* the server sends */
     bool icmp;          /* run ICMP too */
     char skip[200];     /* why it does not run ("" = it runs) */
+    int claim;          /* VM rows: the inventory places client and server on one host (1) or two (0); -1 n/a */
 } s_plan_t;
 
 typedef struct {
@@ -636,6 +637,30 @@ static int s_execute(s_run_t *r, s_plan_t *plan, unsigned n, int64_t t0)
     s_setup(r);
     flow_result_t *flows = calloc(n, sizeof *flows);
     summary_flow_t *sf = calloc(n, sizeof *sf);
+    /* Placement: the inventory's claim against what the VMs report. Only identities given to the
+     * VMs by their hosts ("hv:...", VMTP_HOST_ID) can be compared: a VM cannot see its hypervisor. */
+    for (unsigned k = 0; sf && k < n; k++) {
+        s_plan_t *p = &plan[k];
+        if (p->claim < 0)
+            continue;
+        sf[k].placement_claim = p->claim ? "intra-node" : "inter-node";
+        sf[k].placement_reported = "unknown";
+        if (p->skip[0] || p->client < 0 || p->server < 0)
+            continue;
+        s_host_t *hc = &r->hosts[p->client], *hs = &r->hosts[p->server];
+        if (!hc->node || !hs->node || hc->hello || hs->hello)
+            continue;
+        const char *ic = coord_node_hello(hc->node)->host_id, *is = coord_node_hello(hs->node)->host_id;
+        if (strncmp(ic, "hv:", 3) || strncmp(is, "hv:", 3))
+            continue;
+        bool same = !strcmp(ic, is);
+        sf[k].placement_reported = same ? "intra-node" : "inter-node";
+        if (same != (p->claim == 1))
+            LOG_WARN("row %s: the inventory places %s and %s on %s compute hosts, but they report %s and %s: the row "
+                     "is labelled by what they report",
+                     p->group, hc->vm ? hc->vm->name : hc->masked, hs->vm ? hs->vm->name : hs->masked,
+                     p->claim ? "the same" : "different", ic + 3, is + 3);
+    }
     if (!flows || !sf) {
         free(flows);
         free(sf);
@@ -745,6 +770,7 @@ static unsigned s_plan_native(s_plan_t *plan, unsigned n, int server, int client
                               const char *no_ext)
 {
     plan[n] = (s_plan_t){.group = "7", .desc = "Native Throughput", .client = client, .server = server, .icmp = true};
+    plan[n].claim = -1;
     if (server < 0)
         snprintf(plan[n].skip, sizeof plan[n].skip, "no native hosts (--host, or hosts: in the inventory)");
     n++;
@@ -754,11 +780,13 @@ static unsigned s_plan_native(s_plan_t *plan, unsigned n, int server, int client
                          .server = ext_server,
                          .floating = true,
                          .reverse = true};
+    plan[n].claim = -1;
     if (ext < 0 || ext_server < 0)
         snprintf(plan[n].skip, sizeof plan[n].skip, "%s", no_ext);
     n++;
     plan[n] = (s_plan_t){
         .group = "8.2", .desc = "VM to Host Downloading", .client = ext, .server = ext_server, .floating = true};
+    plan[n].claim = -1;
     if (ext < 0 || ext_server < 0)
         snprintf(plan[n].skip, sizeof plan[n].skip, "%s", no_ext);
     return n + 1;
@@ -867,7 +895,8 @@ int run_inventory(const vmtp_opts_t *o, const config_t *cfg_in, const inventory_
                         .server = vm_idx[inv->server],
                         .client = -1,
                         .floating = s_vm_groups[g].floating,
-                        .icmp = true};
+                        .icmp = true,
+                        .claim = s_vm_groups[g].same_host ? 1 : 0};
         /* the first client VM placed as the scenario needs, by the inventory */
         for (unsigned i = 0; i < inv->n_vms && p->client < 0; i++) {
             const inventory_vm_t *c = &inv->vms[i];

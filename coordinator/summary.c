@@ -152,6 +152,13 @@ int summary_rows(const summary_flow_t *flows, unsigned n, bool tcp, bool udp, bo
         const char *where = "";
         if (sf && sf->res && !strcmp(s_groups[g].group, "7"))
             where = sf->res->same_host ? " (intra-host)" : " (inter-host)";
+        /* a VM row whose VMs say they are placed otherwise than the inventory claims: labelled by the truth */
+        char truth[48] = "";
+        if (sf && sf->placement_claim && sf->placement_reported && strcmp(sf->placement_reported, "unknown") &&
+            strcmp(sf->placement_claim, sf->placement_reported))
+            snprintf(truth, sizeof truth, " [measured %s]", sf->placement_reported);
+        if (truth[0])
+            where = truth;
         if (s_groups[g].per_proto) {
             static const flow_entry_kind_t kinds[] = {FLOW_ENTRY_TCP, FLOW_ENTRY_UDP, FLOW_ENTRY_ICMP};
             const bool sel[] = {tcp, udp, icmp};
@@ -263,6 +270,10 @@ static void s_json_flow(jsonw_t *w, const summary_flow_t *sf)
     jsonw_str(w, "host_from", f->host_from);
     jsonw_str(w, "host_to", f->host_to);
     jsonw_str(w, "placement", f->same_host ? "intra-host" : "inter-host");
+    if (sf->placement_claim) {
+        jsonw_str(w, "placement_inventory", sf->placement_claim);
+        jsonw_str(w, "placement_reported", sf->placement_reported ? sf->placement_reported : "unknown");
+    }
     jsonw_str(w, "direction", f->reverse ? "reverse" : "forward");
     jsonw_str(w, "status", flow_status_name(f->status));
     if (f->reason[0])

@@ -13,9 +13,11 @@
 
 /* A flow of the run, placed in VMTP's scenario matrix. */
 typedef struct {
-    const char *group;        /* "1".."7" (rows G.1 TCP, G.2 UDP, G.3 ICMP), "8.1" or "8.2" */
-    const flow_result_t *res; /* NULL when the flow did not run (its rows are SKIPPED) */
-    const char *skip_reason;  /* why it did not run */
+    const char *group;              /* "1".."7" (rows G.1 TCP, G.2 UDP, G.3 ICMP), "8.1" or "8.2" */
+    const flow_result_t *res;       /* NULL when the flow did not run (its rows are SKIPPED) */
+    const char *skip_reason;        /* why it did not run */
+    const char *placement_claim;    /* VM rows: "intra-node"/"inter-node" by the inventory (NULL = n/a) */
+    const char *placement_reported; /* ... by the VMs' own host identities, or "unknown" */
 } summary_flow_t;
 
 /* One row of the table. */

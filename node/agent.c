@@ -770,6 +770,11 @@ int agent_run(const agent_cfg_t *cfg)
         return 2;
     }
     snprintf(ag->host_id, sizeof ag->host_id, "%s", cfg->host_id ? cfg->host_id : "");
+    /* The environment may name the machine this node runs on (a testbed VM's compute node): "hv:"
+     * marks an identity given, not derived, which the coordinator can check placements against. */
+    const char *env_id = getenv("VMTP_HOST_ID");
+    if (!ag->host_id[0] && env_id && env_id[0])
+        snprintf(ag->host_id, sizeof ag->host_id, "hv:%.60s", env_id);
     if (!ag->host_id[0]) {
         /* The machine, and the network namespace on it: namespaces on one machine are separate
          * hosts to the network (the namespace testbed), a real host keeps one identity. */

@@ -842,13 +842,20 @@ ns_root_cleanup()
     : >"$NS_STATE/rootlinks"
 }
 
-# ns_sshd_host NS HOSTNAME ADDR PORT HOSTDIR AUTHKEYS : ns_sshd (same files and configuration in HOSTDIR) but sshd
-# runs in its own UTS namespace whose hostname is HOSTNAME, so `ssh HOST hostname` names the "machine" as a VM or
-# a compute node would, and in a session of its own (setsid). Echoes sshd's PID (recorded by ns_bg) once it
-# listens; returns 1 with a message otherwise.
+# ns_sshd_host NS HOSTNAME ADDR PORT HOSTDIR AUTHKEYS [ENV...] : ns_sshd (same files and configuration in HOSTDIR)
+# but sshd runs in its own UTS namespace whose hostname is HOSTNAME, so `ssh HOST hostname` names the "machine" as
+# a VM or a compute node would, and in a session of its own (setsid). Each ENV (NAME=VALUE, no spaces) is set in
+# every session it starts (e.g. VMTP_HOST_ID=cn1: the machine a testbed VM runs on, as its agent reports it).
+# Echoes sshd's PID (recorded by ns_bg) once it listens; returns 1 with a message otherwise.
 ns_sshd_host()
 {
-    local ns=$1 hn=$2 addr=$3 port=$4 dir=$5 auth=$6 pid
+    local ns=$1 hn=$2 addr=$3 port=$4 dir=$5 auth=$6 pid env=
+    shift 6
+    local e
+    for e in "$@"; do
+        [[ $e =~ ^[A-Z_][A-Z0-9_]*=[A-Za-z0-9._:/-]+$ ]] || { _ns_err "ns_sshd_host: bad ENV '$e'"; return 1; }
+        env+=" $e"
+    done
     [[ -x /usr/sbin/sshd ]] || { _ns_err "ns_sshd_host: /usr/sbin/sshd is missing (Debian: openssh-server)"; return 1; }
     command -v unshare >/dev/null 2>&1 && command -v setsid >/dev/null 2>&1 ||
         { _ns_err "ns_sshd_host: needs unshare and setsid (util-linux)"; return 1; }
@@ -871,7 +878,7 @@ PasswordAuthentication no
 KbdInteractiveAuthentication no
 UsePAM no
 StrictModes no
-SetEnv TMPDIR=$dir/tmp
+SetEnv TMPDIR=$dir/tmp$env
 LogLevel VERBOSE
 EOC
     /usr/sbin/sshd -t -f "$dir/sshd_config" || { _ns_err "ns_sshd_host: sshd rejects $dir/sshd_config"; return 1; }

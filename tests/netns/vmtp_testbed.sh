@@ -11,6 +11,8 @@
 #     5.1) is far above it; the JSON has every flow and node;
 #   - with the router dropping every 25th UDP datagram to the data port: the UDP rows that cross the router (3.2,
 #     4.2, 5.2, 6.2, 8.2) report 4.00 % loss, the others (1.2, 2.2, 7.2) none;
+#   - every VM row's placement as the VMs report it (their compute node, given by the testbed) matches the
+#     inventory's; an inventory that swaps two VMs' compute hosts gets a warning and the row labelled by the truth;
 #   - SIGINT in the middle of a test and SIGTERM while the testbed is being built: exit 130 / 143;
 #   - after every run: the testbed is gone (no namespace, no root-namespace link, no registry entry).
 set -u
@@ -44,6 +46,7 @@ tb_cleanup()
     for name in $(cat "$tmp"/*.err 2>/dev/null | grep -o 'building the namespace testbed v[0-9]*' | awk '{ print $NF }'); do
         "$VMTP_TESTBED" down "$name" >/dev/null 2>&1
     done
+    "$VMTP_TESTBED" down "vt$$" >/dev/null 2>&1
     return $rc
 }
 trap 'tb_cleanup; ns_cleanup' EXIT
@@ -111,6 +114,31 @@ for s in 1 2 7; do
     assert_cmp "$s UDP not across the router: no loss (%)" "$v" == 0
 done
 check_gone "after the loss run" loss
+
+# --- placement: the VMs report the compute node they run on; an inventory that says otherwise is caught -----------
+assert_eq "VM rows: the VMs' reported placement matches the testbed's inventory" \
+    "$(jq -r '[.flows[0:6][] | .placement_inventory == .placement_reported] | all' "$tmp/cap.json")" true
+out=$("$VMTP_TESTBED" up --name "vt$$" --dir "$tmp/tb-own" 2>"$tmp/own-up.err")
+inv=$(sed -n 2p <<<"$out")
+if [[ -f $inv ]]; then
+    # Swap the compute hosts of the two net1 clients: row 1 (same host, by the inventory) now picks the client
+    # that really runs on cn2.
+    awk '/name: client-net1-cn1/ { w = 1 } /name: client-net1-cn2/ { w = 2 }
+         /compute_host:/ && w == 1 { sub(/cn1/, "cn2"); w = 0 } /compute_host:/ && w == 2 { sub(/cn2/, "cn1"); w = 0 }
+         { print }' "$inv" >"$tmp/swapped.yaml"
+    HOME=$tmp/home "$vmtp" --inventory "$tmp/swapped.yaml" --protocols I --same-network-only --set ping_count=3 \
+        --icmp_pkt_sizes 64 --json "$tmp/swap.json" >"$tmp/swap.out" 2>"$tmp/swap.err"
+    assert_cmp "wrong placement: the run still passes" "$?" == 0
+    assert_cmp "wrong placement: a warning names it" "$(grep -c 'row 1: the inventory places client-net1-cn2' "$tmp/swap.err")" == 1
+    assert_cmp "wrong placement: row 1.3 labelled by the truth" \
+        "$(grep -c '^| 1.3 .*Intra-node, ICMP \[measured inter-node\]' "$tmp/swap.out")" == 1
+    assert_eq "wrong placement in the JSON" "$(jq -r '.flows[0] | .placement_inventory + ">" + .placement_reported' \
+        "$tmp/swap.json")" "intra-node>inter-node"
+else
+    assert_cmp "tools/testbed up for the placement check" 1 == 0
+    tail -n 5 "$tmp/own-up.err"
+fi
+"$VMTP_TESTBED" down "vt$$" >/dev/null 2>&1
 
 # --- SIGINT in the middle of a test -------------------------------------------------------------------------------
 start_vmtp int -t 30 --protocols T
