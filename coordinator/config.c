@@ -477,28 +477,11 @@ out:
 
 int config_load_file(config_t *c, const char *path, char *why, size_t cap)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        int e = errno;
-        snprintf(why, cap, "cannot read config file %s: %s", path, strerror(e));
-        return -e;
-    }
-    char *buf = malloc(S_FILE_MAX + 1);
-    size_t len = buf ? fread(buf, 1, S_FILE_MAX + 1, f) : 0;
-    bool err = ferror(f);
-    fclose(f);
-    if (!buf)
-        return -ENOMEM;
-    int rc;
-    if (err) {
-        snprintf(why, cap, "cannot read config file %s", path);
-        rc = -EIO;
-    } else if (len > S_FILE_MAX) {
-        snprintf(why, cap, "%s: larger than %d bytes: not a config file", path, S_FILE_MAX);
-        rc = -EFBIG;
-    } else {
+    char *buf = NULL;
+    size_t len = 0;
+    int rc = text_read_file(path, S_FILE_MAX, "config file", &buf, &len, why, cap);
+    if (rc == 0)
         rc = config_load_string(c, path, buf, len, why, cap);
-    }
     free(buf);
     return rc;
 }

@@ -266,29 +266,13 @@ int inventory_load(const char *path, inventory_t *inv, char *why, size_t cap)
 {
     memset(inv, 0, sizeof *inv);
     inv->server = -1;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        int e = errno;
-        snprintf(why, cap, "cannot read inventory %s: %s", path, strerror(e));
-        return -e;
-    }
-    char *buf = malloc(S_FILE_MAX + 1);
-    size_t len = buf ? fread(buf, 1, S_FILE_MAX + 1, f) : 0;
-    bool err = ferror(f);
-    fclose(f);
-    if (!buf)
-        return -ENOMEM;
-    int rc;
-    if (err) {
-        snprintf(why, cap, "cannot read inventory %s", path);
-        rc = -EIO;
-    } else if (len > S_FILE_MAX) {
-        snprintf(why, cap, "%s: larger than %d bytes: not an inventory", path, S_FILE_MAX);
-        rc = -EFBIG;
-    } else {
+    char *buf = NULL;
+    size_t len = 0;
+    int rc = text_read_file(path, S_FILE_MAX, "inventory", &buf, &len, why, cap);
+    if (rc == 0) {
         rc = inventory_load_string(path, buf, len, inv, why, cap);
+        memset(buf, 0, len); /* host specs may hold passwords */
     }
-    memset(buf, 0, len < S_FILE_MAX ? len : S_FILE_MAX);
     free(buf);
     return rc;
 }

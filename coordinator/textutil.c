@@ -1,6 +1,10 @@
 /* textutil.c — see textutil.h. */
 #include "textutil.h"
 
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 unsigned text_distance(const char *a, const char *b)
@@ -37,4 +41,40 @@ const char *text_closest(const char *s, const char *const *names, size_t n, unsi
         }
     }
     return best;
+}
+
+int text_read_file(const char *path, size_t max, const char *what, char **out, size_t *len, char *why, size_t cap)
+{
+    *out = NULL;
+    *len = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        int e = errno;
+        snprintf(why, cap, "cannot read %s %s: %s", what, path, strerror(e));
+        return -e;
+    }
+    char *buf = malloc(max + 1);
+    size_t n = buf ? fread(buf, 1, max + 1, f) : 0;
+    bool err = ferror(f);
+    fclose(f);
+    if (!buf)
+        return -ENOMEM;
+    int rc = 0;
+    if (err) {
+        snprintf(why, cap, "cannot read %s %s", what, path);
+        rc = -EIO;
+    } else if (n > max) {
+        snprintf(why, cap, "%s: larger than %zu bytes: not a%s %s", path, max, strchr("aeiou", what[0]) ? "n" : "",
+                 what);
+        rc = -EFBIG;
+    }
+    if (rc < 0) {
+        memset(buf, 0, n < max ? n : max);
+        free(buf);
+        return rc;
+    }
+    buf[n] = 0;
+    *out = buf;
+    *len = n;
+    return 0;
 }

@@ -11,4 +11,9 @@ unsigned text_distance(const char *a, const char *b);
  * ("did you mean ...?"). */
 const char *text_closest(const char *s, const char *const *names, size_t n, unsigned max_distance);
 
+/* Reads a whole text file of at most max bytes into a malloc'd, NUL-terminated *out (*len bytes).
+ * what names the file's kind in messages ("config file", "inventory"). Returns 0, or -errno with a
+ * sentence in why (-EFBIG when larger than max). The caller wipes (if it may hold secrets) and frees *out. */
+int text_read_file(const char *path, size_t max, const char *what, char **out, size_t *len, char *why, size_t cap);
+
 #endif

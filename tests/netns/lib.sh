@@ -597,6 +597,14 @@ assert_cmp()
     _ns_result "$ok" "$desc" "'$a' $op '$b'"
 }
 
+# assert_eq DESC ACTUAL EXPECTED : string equality, counted for finish like assert_cmp.
+assert_eq()
+{
+    local ok=0
+    [[ $2 == "$3" ]] && ok=1
+    _ns_result "$ok" "$1" "'$2' == '$3'"
+}
+
 # assert_within DESC VALUE EXPECTED PCT : passes if |VALUE - EXPECTED| <= |EXPECTED| * PCT / 100; a failure is
 # counted for finish.
 assert_within()
@@ -635,28 +643,21 @@ ns_stop()
     _ns_kill_pids "$pid $st"
 }
 
-# ns_sshd NS ADDR PORT HOSTDIR AUTHKEYS [CONFIG_LINE...] : runs a real OpenSSH server (Debian's /usr/sbin/sshd) in
-# NS on ADDR:PORT, in the foreground under ns_bg (so ns_cleanup ends it), and echoes its PID once it listens.
-# Everything it uses lives in HOSTDIR (created, mode 0700): an ed25519 host key ssh_host_ed25519_key (generated
-# unless present: delete it to change the host's key), sshd_config and sshd.pid. Root may log in with the keys
-# listed in AUTHKEYS (PermitRootLogin prohibit-password, no password, no PAM, StrictModes off, internal SFTP);
-# remote commands get TMPDIR=HOSTDIR/tmp. CONFIG_LINEs come first, so they override these defaults (sshd keeps
-# the first value of a keyword), e.g. 'PubkeyAcceptedAlgorithms +ssh-rsa'; the pseudo-line 'NoSFTP' leaves the
-# SFTP subsystem out (clients must fall back to SCP).
-# No system file is touched except creating sshd's privilege-separation directory /run/sshd. Returns 1 (with a
-# message) if sshd is missing or does not come up within 10 s.
-ns_sshd()
+# _ns_sshd_prepare FN LABEL ADDR PORT DIR AUTHKEYS ENV [CONFIG_LINE...] : what both sshd starters share: DIR and
+# DIR/tmp (0700), an ed25519 host key (kept if present), and DIR/sshd_config (CONFIG_LINEs first; NoSFTP leaves the
+# SFTP subsystem out; ENV is appended to the SetEnv line). FN names the caller in messages. Returns 1 on failure.
+_ns_sshd_prepare()
 {
-    local ns=$1 addr=$2 port=$3 dir=$4 auth=$5 pid line sftp='Subsystem sftp internal-sftp'
-    shift 5
-    [[ -x /usr/sbin/sshd ]] || { _ns_err "ns_sshd: /usr/sbin/sshd is missing (Debian: openssh-server)"; return 1; }
-    command -v ssh-keygen >/dev/null 2>&1 || { _ns_err "ns_sshd: needs ssh-keygen"; return 1; }
-    [[ $port =~ ^[0-9]+$ ]] || { _ns_err "ns_sshd: bad port '$port'"; return 1; }
+    local fn=$1 label=$2 addr=$3 port=$4 dir=$5 auth=$6 env=$7 line sftp='Subsystem sftp internal-sftp'
+    shift 7
+    [[ -x /usr/sbin/sshd ]] || { _ns_err "$fn: /usr/sbin/sshd is missing (Debian: openssh-server)"; return 1; }
+    command -v ssh-keygen >/dev/null 2>&1 || { _ns_err "$fn: needs ssh-keygen"; return 1; }
+    [[ $port =~ ^[0-9]+$ ]] || { _ns_err "$fn: bad port '$port'"; return 1; }
     mkdir -p "$dir" "$dir/tmp" && chmod 0700 "$dir" "$dir/tmp" || return 1
     mkdir -p /run/sshd || return 1
     if [[ ! -f $dir/ssh_host_ed25519_key ]]; then
-        ssh-keygen -q -t ed25519 -N '' -C "vmtp-test-$ns" -f "$dir/ssh_host_ed25519_key" </dev/null ||
-            { _ns_err "ns_sshd: ssh-keygen failed"; return 1; }
+        ssh-keygen -q -t ed25519 -N '' -C "vmtp-test-$label" -f "$dir/ssh_host_ed25519_key" </dev/null ||
+            { _ns_err "$fn: ssh-keygen failed"; return 1; }
     fi
     {
         for line in "$@"; do
@@ -673,18 +674,42 @@ PasswordAuthentication no
 KbdInteractiveAuthentication no
 UsePAM no
 StrictModes no
-SetEnv TMPDIR=$dir/tmp
+SetEnv TMPDIR=$dir/tmp$env
 LogLevel VERBOSE
 EOC
     } >"$dir/sshd_config"
-    /usr/sbin/sshd -t -f "$dir/sshd_config" || { _ns_err "ns_sshd: sshd rejects $dir/sshd_config"; return 1; }
-    pid=$(ns_bg "$ns" /usr/sbin/sshd -D -e -f "$dir/sshd_config") || return 1
-    if ! ns_wait_port "$ns" tcp "$port" 10; then
-        _ns_err "ns_sshd: sshd in $ns did not listen on $addr:$port; its log:"
-        tail -n 20 "$(ns_bg_log "$pid")" >&2
+    /usr/sbin/sshd -t -f "$dir/sshd_config" || { _ns_err "$fn: sshd rejects $dir/sshd_config"; return 1; }
+}
+
+# _ns_sshd_wait FN NS ADDR PORT PID : waits until the sshd started as PID listens; echoes PID, or returns 1 with
+# its log.
+_ns_sshd_wait()
+{
+    if ! ns_wait_port "$2" tcp "$4" 10; then
+        _ns_err "$1: sshd in $2 did not listen on $3:$4; its log:"
+        tail -n 20 "$(ns_bg_log "$5")" >&2
         return 1
     fi
-    printf '%s\n' "$pid"
+    printf '%s\n' "$5"
+}
+
+# ns_sshd NS ADDR PORT HOSTDIR AUTHKEYS [CONFIG_LINE...] : runs a real OpenSSH server (Debian's /usr/sbin/sshd) in
+# NS on ADDR:PORT, in the foreground under ns_bg (so ns_cleanup ends it), and echoes its PID once it listens.
+# Everything it uses lives in HOSTDIR (created, mode 0700): an ed25519 host key ssh_host_ed25519_key (generated
+# unless present: delete it to change the host's key), sshd_config and sshd.pid. Root may log in with the keys
+# listed in AUTHKEYS (PermitRootLogin prohibit-password, no password, no PAM, StrictModes off, internal SFTP);
+# remote commands get TMPDIR=HOSTDIR/tmp. CONFIG_LINEs come first, so they override these defaults (sshd keeps
+# the first value of a keyword), e.g. 'PubkeyAcceptedAlgorithms +ssh-rsa'; the pseudo-line 'NoSFTP' leaves the
+# SFTP subsystem out (clients must fall back to SCP).
+# No system file is touched except creating sshd's privilege-separation directory /run/sshd. Returns 1 (with a
+# message) if sshd is missing or does not come up within 10 s.
+ns_sshd()
+{
+    local ns=$1 addr=$2 port=$3 dir=$4 auth=$5 pid
+    shift 5
+    _ns_sshd_prepare ns_sshd "$ns" "$addr" "$port" "$dir" "$auth" "" "$@" || return 1
+    pid=$(ns_bg "$ns" /usr/sbin/sshd -D -e -f "$dir/sshd_config") || return 1
+    _ns_sshd_wait ns_sshd "$ns" "$addr" "$port" "$pid"
 }
 
 # ns_ssh_hosts DIR N : the hosts of a `vmtp --host` run. Namespace c (where vmtp runs) holds a bridge br0
@@ -849,48 +874,20 @@ ns_root_cleanup()
 # Echoes sshd's PID (recorded by ns_bg) once it listens; returns 1 with a message otherwise.
 ns_sshd_host()
 {
-    local ns=$1 hn=$2 addr=$3 port=$4 dir=$5 auth=$6 pid env=
+    local ns=$1 hn=$2 addr=$3 port=$4 dir=$5 auth=$6 pid env= e
     shift 6
-    local e
     for e in "$@"; do
         [[ $e =~ ^[A-Z_][A-Z0-9_]*=[A-Za-z0-9._:/-]+$ ]] || { _ns_err "ns_sshd_host: bad ENV '$e'"; return 1; }
         env+=" $e"
     done
-    [[ -x /usr/sbin/sshd ]] || { _ns_err "ns_sshd_host: /usr/sbin/sshd is missing (Debian: openssh-server)"; return 1; }
     command -v unshare >/dev/null 2>&1 && command -v setsid >/dev/null 2>&1 ||
         { _ns_err "ns_sshd_host: needs unshare and setsid (util-linux)"; return 1; }
     [[ $hn =~ ^[A-Za-z0-9-]{1,63}$ ]] || { _ns_err "ns_sshd_host: bad hostname '$hn'"; return 1; }
-    [[ $port =~ ^[0-9]+$ ]] || { _ns_err "ns_sshd_host: bad port '$port'"; return 1; }
-    mkdir -p "$dir" "$dir/tmp" && chmod 0700 "$dir" "$dir/tmp" || return 1
-    mkdir -p /run/sshd || return 1
-    if [[ ! -f $dir/ssh_host_ed25519_key ]]; then
-        ssh-keygen -q -t ed25519 -N '' -C "vmtp-test-$hn" -f "$dir/ssh_host_ed25519_key" </dev/null ||
-            { _ns_err "ns_sshd_host: ssh-keygen failed"; return 1; }
-    fi
-    cat >"$dir/sshd_config" <<EOC
-Subsystem sftp internal-sftp
-ListenAddress $addr:$port
-HostKey $dir/ssh_host_ed25519_key
-PidFile $dir/sshd.pid
-AuthorizedKeysFile $auth
-PermitRootLogin prohibit-password
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-UsePAM no
-StrictModes no
-SetEnv TMPDIR=$dir/tmp$env
-LogLevel VERBOSE
-EOC
-    /usr/sbin/sshd -t -f "$dir/sshd_config" || { _ns_err "ns_sshd_host: sshd rejects $dir/sshd_config"; return 1; }
+    _ns_sshd_prepare ns_sshd_host "$hn" "$addr" "$port" "$dir" "$auth" "$env" || return 1
     # setsid, unshare and sh exec: the recorded PID ends up being sshd's own, in a session of its own (the host
     # outlives the caller's terminal and process group: Ctrl-C on a later command there does not reach it).
     # shellcheck disable=SC2016 # expanded by the inner sh
     pid=$(ns_bg "$ns" setsid unshare --uts sh -c 'hostname "$1" && exec /usr/sbin/sshd -D -e -f "$2"' sh "$hn" \
         "$dir/sshd_config") || return 1
-    if ! ns_wait_port "$ns" tcp "$port" 10; then
-        _ns_err "ns_sshd_host: sshd in $ns did not listen on $addr:$port; its log:"
-        tail -n 20 "$(ns_bg_log "$pid")" >&2
-        return 1
-    fi
-    printf '%s\n' "$pid"
+    _ns_sshd_wait ns_sshd_host "$ns" "$addr" "$port" "$pid"
 }

@@ -51,13 +51,6 @@ trap 'rc=$?; cleanup_testbeds; ns_cleanup $rc' EXIT
 trap 'cleanup_testbeds; ns_cleanup 130; exit 130' INT
 trap 'cleanup_testbeds; ns_cleanup 143; exit 143' TERM
 
-assert_eq()
-{
-    local ok=0
-    [[ $2 == "$3" ]] && ok=1
-    _ns_result "$ok" "$1" "'$2' == '$3'"
-}
-
 # envget DIR KEY : a value from the testbed's testbed.env (KEY=VALUE lines).
 envget()
 {

@@ -36,13 +36,6 @@ ns_htb h2 eth0 200mbit || exit 1
 ssh-keygen -q -t ed25519 -N '' -f "$tmp/other_key" </dev/null || exit 1
 sed "s|^198.18.4.12 .*|198.18.4.12 $(cut -d' ' -f1-2 "$tmp/other_key.pub")|" "$tmp/known_hosts" >"$tmp/known_hosts_bad"
 
-# assert_eq DESC ACTUAL EXPECTED : string equality, counted like assert_cmp.
-assert_eq()
-{
-    local ok=0
-    [[ $2 == "$3" ]] && ok=1
-    _ns_result "$ok" "$1" "'$2' == '$3'"
-}
 
 # run_vmtp NAME ARGS... : vmtp inside c (HOME = a scratch directory, so no ~/.vmtp.yaml applies); output in
 # $tmp/NAME.out/.err, exit status in $tmp/NAME.rc.

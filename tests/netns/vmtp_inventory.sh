@@ -26,12 +26,6 @@ vmtp=$bindir/vmtp
 tmp=$NS_STATE/inv
 ns_ssh_hosts "$tmp" 8 || exit 1
 
-assert_eq()
-{
-    local ok=0
-    [[ $2 == "$3" ]] && ok=1
-    _ns_result "$ok" "$1" "'$2' == '$3'"
-}
 
 # inventory FILE [FLOATING] : writes the inventory (FLOATING=0 leaves the server without floating_ip).
 inventory()

@@ -31,12 +31,6 @@ export VMTP_TESTBED=$here/../../tools/testbed
 tmp=$NS_STATE/tb
 mkdir -p "$tmp/home"
 
-assert_eq()
-{
-    local ok=0
-    [[ $2 == "$3" ]] && ok=1
-    _ns_result "$ok" "$1" "'$2' == '$3'"
-}
 
 # Every testbed a run named is taken down, also when a run was killed before it could (on every exit path of
 # this script, before lib.sh's own cleanup).
