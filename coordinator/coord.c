@@ -271,6 +271,7 @@ coord_t *coord_new(const coord_cfg_t *cfg, int *err)
         sigemptyset(&set);
         sigaddset(&set, SIGINT);
         sigaddset(&set, SIGTERM);
+        sigaddset(&set, SIGHUP);
         pthread_sigmask(SIG_BLOCK, &set, &c->old_mask);
         c->masked = true;
         c->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
@@ -348,12 +349,13 @@ void coord_destroy(coord_t **self)
         /* Signals that arrived and were not read would fire on unblocking: drop them. */
         sigset_t pending;
         sigpending(&pending);
-        if (sigismember(&pending, SIGINT) || sigismember(&pending, SIGTERM)) {
+        if (sigismember(&pending, SIGINT) || sigismember(&pending, SIGTERM) || sigismember(&pending, SIGHUP)) {
             struct timespec zero = {0, 0};
             sigset_t set;
             sigemptyset(&set);
             sigaddset(&set, SIGINT);
             sigaddset(&set, SIGTERM);
+            sigaddset(&set, SIGHUP);
             while (sigtimedwait(&set, NULL, &zero) > 0) {
             }
         }

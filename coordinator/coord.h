@@ -2,7 +2,7 @@
  * (docs/PROTOCOL.md, control plane; ARCHITECTURE.md, control plane).
  *
  * One thread, one loop (STYLE rule 11): coord_poll() waits in zmq_poll on every node's DEALER
- * socket and on a signalfd (SIGINT, SIGTERM), with the timeout set by the nearest timer
+ * socket and on a signalfd (SIGINT, SIGTERM, SIGHUP), with the timeout set by the nearest timer
  * (heartbeats, request deadlines, silence bounds); it never blocks on one node while others
  * wait. Everything a caller asks for is asynchronous: the answer arrives through a callback
  * called from coord_poll(), in the caller's thread.
@@ -133,7 +133,7 @@ unsigned coord_detach(coord_t *self, const void *arg);
 /* Requests and tests still pending on any node. */
 unsigned coord_pending(const coord_t *self);
 
-/* The last signal coord_poll saw (SIGINT or SIGTERM; 0 = none). */
+/* The last signal coord_poll saw (SIGINT, SIGTERM or SIGHUP; 0 = none). */
 int coord_last_signal(const coord_t *self);
 
 #endif

@@ -23,7 +23,7 @@ int main(int argc, char **argv)
     log_threshold = o.debug ? LOG_LEVEL_DEBUG : o.quiet ? LOG_LEVEL_WARN : LOG_LEVEL_INFO;
     FILE *log_file = NULL;
     if (o.log_file) {
-        log_file = fopen(o.log_file, "a");
+        log_file = fopen(o.log_file, "ae"); /* not inherited by the tools vmtp runs */
         if (!log_file) {
             fprintf(stderr, "vmtp: --log-file %s: %s\n", o.log_file, strerror(errno));
             vmtp_cli_fini(&o);

@@ -12,6 +12,7 @@
 #define VMTP_EXIT_FAILED 1
 #define VMTP_EXIT_USAGE 2
 #define VMTP_EXIT_INTERNAL 3
+#define VMTP_EXIT_SIGHUP 129  /* interrupted by SIGHUP (after the cleanup) */
 #define VMTP_EXIT_SIGINT 130  /* interrupted by SIGINT (after the cleanup) */
 #define VMTP_EXIT_SIGTERM 143 /* interrupted by SIGTERM (after the cleanup) */
 

@@ -81,6 +81,15 @@ typedef struct {
 
 /* ---- helpers --------------------------------------------------------------------------------------- */
 
+/* Copies s with anything but printable ASCII replaced by '?' (text a remote end chose, bound for a log). */
+static void s_printable(const char *s, char *out, size_t cap)
+{
+    size_t i = 0;
+    for (; s[i] && i + 1 < cap; i++)
+        out[i] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
+    out[i] = 0;
+}
+
 static void s_host_fail(s_host_t *h, const char *what, const char *why)
 {
     if (!h->error[0])
@@ -220,7 +229,7 @@ static int s_op_start(s_run_t *r, s_host_t *h, const void *arg)
      * SSH_CONNECTION: client address, port, server address, port): exactly as exposed as its SSH
      * port, and right behind a NAT too, where the address we dialled is not the host's. A VM's
      * agent listens on every address (its floating address belongs to the router). */
-    const char *bind = h->vm ? "" : " --bind \"${3:-0.0.0.0}\"";
+    const char *bind = h->vm ? "" : " --bind \"${3:-}\"";
     /* Until our HELLO the agent waits the whole start phase plus its silence bound (other hosts may
      * still be starting); HELLO then sets the bound to agent_silence_timeout. */
     snprintf(cmd, sizeof cmd,
@@ -319,8 +328,11 @@ static int s_setup(s_run_t *r)
             s_host_fail(h, "starting the agent", "it did not say which port it listens on");
             continue;
         }
+        /* the address SSH reached (a name may resolve to several, of either family); the agent
+         * listens where that connection arrived */
+        const char *peer = ssh_peer_address(h->ssh)[0] ? ssh_peer_address(h->ssh) : h->target.host;
         char ep[400];
-        snprintf(ep, sizeof ep, h->target.ipv6 ? "tcp://[%s]:%d" : "tcp://%s:%d", h->target.host, port);
+        snprintf(ep, sizeof ep, strchr(peer, ':') ? "tcp://[%s]:%d" : "tcp://%s:%d", peer, port);
         int err = 0;
         h->node = coord_add_node(r->c, h->target.host, ep, h->node_pub, s_on_hello, h, &err);
         if (!h->node)
@@ -602,6 +614,7 @@ static void s_sigs_block(s_sigs_t *s)
     sigemptyset(&s->block);
     sigaddset(&s->block, SIGINT);
     sigaddset(&s->block, SIGTERM);
+    sigaddset(&s->block, SIGHUP); /* a closed terminal must not skip the cleanup either */
     pthread_sigmask(SIG_BLOCK, &s->block, &s->old);
 }
 
@@ -654,12 +667,15 @@ static int s_execute(s_run_t *r, s_plan_t *plan, unsigned n, int64_t t0)
         if (strncmp(ic, "hv:", 3) || strncmp(is, "hv:", 3))
             continue;
         bool same = !strcmp(ic, is);
+        char pc[64], ps[64]; /* the agents' words, printable only, for the log */
+        s_printable(ic + 3, pc, sizeof pc);
+        s_printable(is + 3, ps, sizeof ps);
         sf[k].placement_reported = same ? "intra-node" : "inter-node";
         if (same != (p->claim == 1))
             LOG_WARN("row %s: the inventory places %s and %s on %s compute hosts, but they report %s and %s: the row "
                      "is labelled by what they report",
                      p->group, hc->vm ? hc->vm->name : hc->masked, hs->vm ? hs->vm->name : hs->masked,
-                     p->claim ? "the same" : "different", ic + 3, is + 3);
+                     p->claim ? "the same" : "different", pc, ps);
     }
     if (!flows || !sf) {
         free(flows);
@@ -742,9 +758,16 @@ static int s_execute(s_run_t *r, s_plan_t *plan, unsigned n, int64_t t0)
     int sig = coord_last_signal(r->c);
     s_cleanup(r);
     if (r->interrupted) {
-        LOG_WARN("interrupted by %s: stopped, cleaned up", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-        status = sig == SIGTERM ? VMTP_EXIT_SIGTERM : VMTP_EXIT_SIGINT;
+        LOG_WARN("interrupted by %s: stopped, cleaned up", sig == SIGTERM  ? "SIGTERM"
+                                                           : sig == SIGHUP ? "SIGHUP"
+                                                                           : "SIGINT");
+        status = sig == SIGTERM ? VMTP_EXIT_SIGTERM : sig == SIGHUP ? VMTP_EXIT_SIGHUP : VMTP_EXIT_SIGINT;
     }
+    /* one that came during the cleanup still counts (it is taken here, not delivered) */
+    struct timespec zero = {0, 0};
+    int late = sigtimedwait(&sigs.block, NULL, &zero);
+    if (late > 0 && status != VMTP_EXIT_SIGINT && status != VMTP_EXIT_SIGTERM && status != VMTP_EXIT_SIGHUP)
+        status = late == SIGTERM ? VMTP_EXIT_SIGTERM : late == SIGHUP ? VMTP_EXIT_SIGHUP : VMTP_EXIT_SIGINT;
     s_sigs_restore(&sigs);
     LOG_INFO("done in %.1f s", (double)(clock_mono_ns() - t0) / 1e9);
     return status;
@@ -919,6 +942,8 @@ int run_inventory(const vmtp_opts_t *o, const config_t *cfg_in, const inventory_
     }
     n = s_plan_native(plan, n, hs, hc, ext, vm_idx[inv->server],
                       "no external_host in the inventory (or --external-host)");
+    for (unsigned k = n - 2; k < n && !sv->floating_ip[0] && !plan[k].skip[0]; k++)
+        snprintf(plan[k].skip, sizeof plan[k].skip, "the server VM has no floating_ip (the external host's way in)");
     status = s_execute(r, plan, n, t0);
     free(r);
     free(cfg);

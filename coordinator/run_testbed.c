@@ -14,7 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef VMTP_SOURCE_DIR
@@ -31,6 +33,8 @@ static int s_tool(char *out, size_t cap)
 
 /* Runs the tool with args; its stdout (at most cap bytes) into out, its stderr passes through.
  * Returns its exit status, or -errno. */
+static sigset_t s_old_mask; /* the mask before vmtp held its signals: what the tool runs with */
+
 static int s_run_tool(const char *const argv[], char *out, size_t cap)
 {
     int pfd[2];
@@ -44,6 +48,11 @@ static int s_run_tool(const char *const argv[], char *out, size_t cap)
         return -e;
     }
     if (pid == 0) {
+        /* The tool gets ordinary signals back (its own traps, and the daemons it starts, must see
+         * TERM), in a process group of its own: a terminal's Ctrl-C reaches vmtp, which decides. */
+        setpgid(0, 0);
+        signal(SIGPIPE, SIG_DFL);
+        pthread_sigmask(SIG_SETMASK, &s_old_mask, NULL);
         dup2(pfd[1], 1);
         char *av[16]; /* execv wants mutable strings: copies, in the child only */
         int i = 0;
@@ -82,16 +91,21 @@ static void s_down(const char *tool, const char *name)
         LOG_INFO("testbed %s removed", name);
 }
 
-/* A SIGINT or SIGTERM that arrived while both were blocked (taken, so it is not delivered later). */
+/* Takes every pending signal of set (so none is delivered when the mask is restored); returns the
+ * first, or 0. */
 static int s_pending_signal(const sigset_t *set)
 {
-    sigset_t pending;
-    sigpending(&pending);
-    if (!sigismember(&pending, SIGINT) && !sigismember(&pending, SIGTERM))
-        return 0;
     struct timespec zero = {0, 0};
-    int sig = sigtimedwait(set, NULL, &zero);
-    return sig > 0 ? sig : 0;
+    int first = 0, sig;
+    while ((sig = sigtimedwait(set, NULL, &zero)) > 0)
+        if (!first)
+            first = sig;
+    return first;
+}
+
+static int s_signal_status(int sig)
+{
+    return sig == SIGTERM ? VMTP_EXIT_SIGTERM : sig == SIGHUP ? VMTP_EXIT_SIGHUP : VMTP_EXIT_SIGINT;
 }
 
 int run_testbed(const vmtp_opts_t *o, const config_t *cfg)
@@ -103,13 +117,18 @@ int run_testbed(const vmtp_opts_t *o, const config_t *cfg)
                 strerror(-rc));
         return VMTP_EXIT_USAGE;
     }
-    sigset_t set, old;
+    sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &set, &old);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, &s_old_mask);
     char name[16], mtu[16], loss[16];
-    snprintf(name, sizeof name, "v%d", (int)(getpid() % 100000000));
+    unsigned rnd = 0;
+    if (getrandom(&rnd, sizeof rnd, 0) != sizeof rnd)
+        rnd = (unsigned)clock();
+    /* run-unique: the PID and a random part (another testbed's name is never taken, or taken down) */
+    snprintf(name, sizeof name, "v%x%04x", (unsigned)getpid() & 0xffffff, rnd & 0xffff);
     snprintf(mtu, sizeof mtu, "%llu", (unsigned long long)cfg->testbed_mtu_underlay);
     snprintf(loss, sizeof loss, "%llu", (unsigned long long)cfg->testbed_loss_router);
     const char *argv[16];
@@ -144,7 +163,7 @@ int run_testbed(const vmtp_opts_t *o, const config_t *cfg)
         LOG_ERROR("tools/testbed up failed (exit %d)", rc);
         status = VMTP_EXIT_INTERNAL;
     } else if (sig) {
-        status = sig == SIGTERM ? VMTP_EXIT_SIGTERM : VMTP_EXIT_SIGINT;
+        status = s_signal_status(sig);
     } else {
         inventory_t inv;
         char why[700];
@@ -156,11 +175,12 @@ int run_testbed(const vmtp_opts_t *o, const config_t *cfg)
         }
         inventory_fini(&inv);
     }
-    s_down(tool, name); /* on every path, also when `up` failed half-way (down is idempotent) */
+    s_down(tool, name);                /* on every path, also when `up` failed half-way (down is idempotent) */
+    int late = s_pending_signal(&set); /* one that came during the run's end or the teardown */
     if (!sig)
-        sig = s_pending_signal(&set);
-    if (sig && status != VMTP_EXIT_SIGINT && status != VMTP_EXIT_SIGTERM)
-        status = sig == SIGTERM ? VMTP_EXIT_SIGTERM : VMTP_EXIT_SIGINT;
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
+        sig = late;
+    if (sig && status != VMTP_EXIT_SIGINT && status != VMTP_EXIT_SIGTERM && status != VMTP_EXIT_SIGHUP)
+        status = s_signal_status(sig);
+    pthread_sigmask(SIG_SETMASK, &s_old_mask, NULL);
     return status;
 }

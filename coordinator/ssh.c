@@ -1960,4 +1960,6 @@ bool ssh_started_running(const ssh_t *s) { return s->bg && !s->bg_eof; }
 const char *ssh_started_tail(const ssh_t *s) { return s->bg_tail; }
 const char *ssh_auth_method(const ssh_t *s) { return s->auth_method; }
 const char *ssh_fingerprint(const ssh_t *s) { return s->fingerprint; }
+const char *ssh_peer_address(const ssh_t *s) { return ssh_connected(s) ? s->addr : ""; }
+
 const char *ssh_label(const ssh_t *s) { return s->label; }

@@ -203,6 +203,11 @@ const char *ssh_started_tail(const ssh_t *s);
 const char *ssh_auth_method(const ssh_t *s);
 /* The host's key fingerprint, "SHA256:<base64>" as OpenSSH prints it ("" before the handshake). */
 const char *ssh_fingerprint(const ssh_t *s);
+/* The numeric address the session connected to ("" before connecting): a name may resolve to
+ * several, of either family; whoever follows the SSH connection (the agent's control port) must
+ * use this one. */
+const char *ssh_peer_address(const ssh_t *s);
+
 /* "host:port" of this session (the prefix of its error messages). */
 const char *ssh_label(const ssh_t *s);
 

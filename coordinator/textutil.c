@@ -57,8 +57,10 @@ int text_read_file(const char *path, size_t max, const char *what, char **out, s
     size_t n = buf ? fread(buf, 1, max + 1, f) : 0;
     bool err = ferror(f);
     fclose(f);
-    if (!buf)
+    if (!buf) {
+        snprintf(why, cap, "cannot read %s %s: out of memory", what, path);
         return -ENOMEM;
+    }
     int rc = 0;
     if (err) {
         snprintf(why, cap, "cannot read %s %s", what, path);
@@ -69,7 +71,7 @@ int text_read_file(const char *path, size_t max, const char *what, char **out, s
         rc = -EFBIG;
     }
     if (rc < 0) {
-        memset(buf, 0, n < max ? n : max);
+        memset(buf, 0, n < max + 1 ? n : max + 1);
         free(buf);
         return rc;
     }

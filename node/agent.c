@@ -713,14 +713,19 @@ static int s_setup(s_agent_t *ag, const char *secret, char *endpoint, size_t cap
     if (zmq_setsockopt(ag->router, ZMQ_CURVE_SECRETKEY, secret, 40) < 0)
         return -errno;
     char ep[128];
-    const char *bind = ag->cfg->bind && ag->cfg->bind[0] ? ag->cfg->bind : "0.0.0.0";
-    if (strchr(bind, ':')) { /* an IPv6 address: ZeroMQ wants it in brackets, and IPv6 enabled */
-        zmq_setsockopt(ag->router, ZMQ_IPV6, &one, sizeof one);
-        snprintf(ep, sizeof ep, "tcp://[%s]:%u", bind, ag->cfg->port);
+    const char *bind = ag->cfg->bind && ag->cfg->bind[0] ? ag->cfg->bind : NULL;
+    zmq_setsockopt(ag->router, ZMQ_IPV6, &one, sizeof one); /* IPv6 too (IPv4 still works) */
+    int rc = -1;
+    if (!bind) {
+        /* every address of both families; a host without IPv6 gets every IPv4 address */
+        snprintf(ep, sizeof ep, "tcp://[::]:%u", ag->cfg->port);
+        rc = zmq_bind(ag->router, ep);
+        if (rc < 0)
+            snprintf(ep, sizeof ep, "tcp://0.0.0.0:%u", ag->cfg->port);
     } else {
-        snprintf(ep, sizeof ep, "tcp://%s:%u", bind, ag->cfg->port);
+        snprintf(ep, sizeof ep, strchr(bind, ':') ? "tcp://[%s]:%u" : "tcp://%s:%u", bind, ag->cfg->port);
     }
-    if (zmq_bind(ag->router, ep) < 0)
+    if (rc < 0 && zmq_bind(ag->router, ep) < 0)
         return -errno;
     size_t len = cap;
     zmq_getsockopt(ag->router, ZMQ_LAST_ENDPOINT, endpoint, &len);
