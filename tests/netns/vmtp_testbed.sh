@@ -37,7 +37,7 @@ mkdir -p "$tmp/home"
 tb_cleanup()
 {
     local rc=$? name
-    for name in $(cat "$tmp"/*.err 2>/dev/null | grep -o 'building the namespace testbed v[0-9]*' | awk '{ print $NF }'); do
+    for name in $(cat "$tmp"/*.err 2>/dev/null | grep -o 'building the namespace testbed v[0-9a-f]*' | awk '{ print $NF }'); do
         "$VMTP_TESTBED" down "$name" >/dev/null 2>&1
     done
     "$VMTP_TESTBED" down "vt$$" >/dev/null 2>&1
@@ -61,7 +61,7 @@ start_vmtp()
 check_gone()
 {
     local what=$1 name
-    name=$(grep -o 'building the namespace testbed v[0-9]*' "$tmp/$2.err" | awk '{ print $NF }')
+    name=$(grep -o 'building the namespace testbed v[0-9a-f]*' "$tmp/$2.err" | awk '{ print $NF }')
     assert_cmp "$what: the testbed was named" "${#name}" '>' 1
     assert_cmp "$what: no namespace of it left" "$(ip netns list | grep -c "^vtb-$name-")" == 0
     assert_cmp "$what: no registry entry left" "$(ls /run/vmtp-testbed/"$name" 2>/dev/null | wc -l)" == 0
@@ -150,7 +150,9 @@ check_gone "after SIGINT" int
 
 # --- SIGTERM while the testbed is being built ---------------------------------------------------------------------
 start_vmtp term -t 30 --protocols T
-for _ in $(seq 1 50); do
+# Until vmtp says it builds: it holds the signal from then on (an ASan build can take a second or more to get
+# there; a signal before that kills it before anything exists).
+for _ in $(seq 1 500); do
     grep -q 'building the namespace testbed' "$tmp/term.err" 2>/dev/null && break
     sleep 0.02
 done
