@@ -146,6 +146,17 @@ static void s_req_free(s_req_t *r)
     free(r);
 }
 
+/* Sends request r's message; a request that could not be sent is withdrawn. Returns 0 or -errno. */
+static int s_submit(coord_node_t *n, s_req_t *r, const proto_msg_t *m)
+{
+    int rc = s_send(n, m);
+    if (rc < 0) {
+        s_req_unlink(n->c, r);
+        s_req_free(r);
+    }
+    return rc;
+}
+
 static s_req_t *s_req_find(coord_t *c, const coord_node_t *n, uint64_t seq)
 {
     for (s_req_t *r = c->reqs; r; r = r->next)
@@ -386,12 +397,7 @@ static int s_send_hello(coord_node_t *n)
     h->silence_ms = c->cfg.silence_ms;
     n->probe_sent_real = clock_real_ns();
     h->real_ns = n->probe_sent_real;
-    int rc = s_send(n, &m);
-    if (rc < 0) {
-        s_req_unlink(c, r);
-        s_req_free(r);
-    }
-    return rc;
+    return s_submit(n, r, &m);
 }
 
 coord_node_t *coord_add_node(coord_t *self, const char *name, const char *endpoint, const char *node_public,
@@ -516,12 +522,7 @@ int coord_listen(coord_node_t *n, uint16_t port, const char *bind, coord_listen_
     proto_msg_init(&m, PROTO_LISTEN, r->seq);
     m.u.listen.port = port;
     snprintf(m.u.listen.bind, sizeof m.u.listen.bind, "%s", bind ? bind : "");
-    int rc = s_send(n, &m);
-    if (rc < 0) {
-        s_req_unlink(n->c, r);
-        s_req_free(r);
-    }
-    return rc;
+    return s_submit(n, r, &m);
 }
 
 /* How long after now a test may take before its RESULT is overdue. */
@@ -573,13 +574,9 @@ int64_t coord_run(coord_node_t *n, const char *target, uint16_t port, const test
     snprintf(m.u.run.target, sizeof m.u.run.target, "%s", target);
     m.u.run.port = port;
     m.u.run.spec = (proto_bin_t){.data = blob, .len = (size_t)len};
-    int rc = s_send(n, &m);
-    if (rc < 0) {
-        s_req_unlink(n->c, r);
-        s_req_free(r);
-        return rc;
-    }
-    return (int64_t)r->test_id;
+    uint64_t id = r->test_id;
+    int rc = s_submit(n, r, &m);
+    return rc < 0 ? rc : (int64_t)id;
 }
 
 static void s_send_stop(coord_node_t *n, uint64_t test_id)
@@ -627,12 +624,7 @@ int coord_clock(coord_node_t *n, const char *peer, uint16_t port, uint32_t count
     m.u.clock.port = port;
     m.u.clock.count = count;
     m.u.clock.interval_ns = interval_ns;
-    int rc = s_send(n, &m);
-    if (rc < 0) {
-        s_req_unlink(n->c, r);
-        s_req_free(r);
-    }
-    return rc;
+    return s_submit(n, r, &m);
 }
 
 int coord_ping(coord_node_t *n, const char *target, uint32_t payload_len, uint32_t count, int64_t interval_ns,
@@ -656,12 +648,7 @@ int coord_ping(coord_node_t *n, const char *target, uint32_t payload_len, uint32
     m.u.ping.count = count;
     m.u.ping.interval_ns = interval_ns;
     m.u.ping.timeout_ns = timeout_ns;
-    int rc = s_send(n, &m);
-    if (rc < 0) {
-        s_req_unlink(n->c, r);
-        s_req_free(r);
-    }
-    return rc;
+    return s_submit(n, r, &m);
 }
 
 void coord_result_take(coord_result_t *r, dp_result_t *out)

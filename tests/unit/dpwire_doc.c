@@ -6,6 +6,7 @@
  *   dpwire_doc --write FILE    replace FILE's section with the generated one
  * The section lies between the lines "<!-- dpwire:begin -->" and "<!-- dpwire:end -->".
  */
+#include "doc_section.h"
 #include "dpwire.h"
 
 #include <stdarg.h>
@@ -37,7 +38,8 @@ static const char *s_bytes(const char *type)
 {
     static const struct {
         const char *t, *b;
-    } map[] = {{"u8", "1"}, {"bool", "1"}, {"u16", "2"}, {"u32", "4"}, {"i32", "4"}, {"u64", "8"}, {"i64", "8"}, {"f64", "8"}};
+    } map[] = {{"u8", "1"},  {"bool", "1"}, {"u16", "2"}, {"u32", "4"},
+               {"i32", "4"}, {"u64", "8"},  {"i64", "8"}, {"f64", "8"}};
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
         if (!strcmp(map[i].t, type))
             return map[i].b;
@@ -46,19 +48,22 @@ static const char *s_bytes(const char *type)
 
 #define ROW(type, name) s_put("| `%s` | %s | %s |\n", #name, #type, s_bytes(#type));
 
-static void s_table(const char *title)
-{
-    s_put("\n%s\n\n| field | type | bytes |\n|---|---|---|\n", title);
-}
+static void s_table(const char *title) { s_put("\n%s\n\n| field | type | bytes |\n|---|---|---|\n", title); }
 
 static void s_generate(void)
 {
-    s_put("Control messages (frame = u32 length of type + body, u8 type, body; at most %u bytes):\n\n",
-          DP_FRAME_MAX);
+    s_put("Control messages (frame = u32 length of type + body, u8 type, body; at most %u bytes):\n\n", DP_FRAME_MAX);
     s_put("| type | name | body |\n|---|---|---|\n");
-    static const char *const bodies[] = {"", "test spec", "u64 cookie, str server_id", "(empty)", "i64 start_real_ns",
-                                         "interval, tcp info", "report, tcp info, cpu, 6 histograms",
-                                         "report, tcp info, cpu, 6 histograms", "u32 code (errno), str text", "(empty)"};
+    static const char *const bodies[] = {"",
+                                         "test spec",
+                                         "u64 cookie, str server_id",
+                                         "(empty)",
+                                         "i64 start_real_ns",
+                                         "interval, tcp info",
+                                         "report, tcp info, cpu, 6 histograms",
+                                         "report, tcp info, cpu, 6 histograms",
+                                         "u32 code (errno), str text",
+                                         "(empty)"};
     for (unsigned t = 1; t <= DP_MSG_TYPE_MAX; t++)
         s_put("| %u | %s | %s |\n", t, dp_msg_name((uint8_t)t), bodies[t]);
     s_put("\n`str` = u16 length + bytes (no NUL inside); a histogram = u32 length + its serialised form "
@@ -75,62 +80,8 @@ static void s_generate(void)
     CPU_FIELDS(ROW)
 }
 
-static char *s_read(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    char *buf = malloc(1 << 20);
-    size_t n = buf ? fread(buf, 1, (1 << 20) - 1, f) : 0;
-    fclose(f);
-    if (buf)
-        buf[n] = 0;
-    *len = n;
-    return buf;
-}
-
 int main(int argc, char **argv)
 {
     s_generate();
-    if (argc < 3) {
-        fwrite(s_out, 1, s_len, stdout);
-        return 0;
-    }
-    size_t len;
-    char *doc = s_read(argv[2], &len);
-    if (!doc) {
-        fprintf(stderr, "dpwire_doc: cannot read %s\n", argv[2]);
-        return 2;
-    }
-    char *b = strstr(doc, S_BEGIN), *e = b ? strstr(b, S_END) : NULL;
-    if (!b || !e) {
-        fprintf(stderr, "dpwire_doc: %s lacks the %s/%s markers\n", argv[2], "<!-- dpwire:begin -->", "<!-- dpwire:end -->");
-        free(doc);
-        return 2;
-    }
-    b += strlen(S_BEGIN);
-    int rc = 0;
-    if (!strcmp(argv[1], "--check")) {
-        if ((size_t)(e - b) != s_len || memcmp(b, s_out, s_len)) {
-            fprintf(stderr, "dpwire_doc: %s does not match measure/dpwire.def; regenerate with\n"
-                            "  build/bin/dpwire_doc --write %s\n--- generated:\n%.*s",
-                    argv[2], argv[2], (int)s_len, s_out);
-            rc = 1;
-        }
-    } else if (!strcmp(argv[1], "--write")) {
-        FILE *f = fopen(argv[2], "wb");
-        if (!f) {
-            rc = 2;
-        } else {
-            fwrite(doc, 1, (size_t)(b - doc), f);
-            fwrite(s_out, 1, s_len, f);
-            fwrite(e, 1, len - (size_t)(e - doc), f);
-            fclose(f);
-        }
-    } else {
-        fprintf(stderr, "usage: dpwire_doc [--check|--write FILE]\n");
-        rc = 2;
-    }
-    free(doc);
-    return rc;
+    return doc_section_main(argc, argv, "dpwire_doc", "measure/dpwire.def", S_BEGIN, S_END, s_out, s_len);
 }

@@ -6,6 +6,7 @@
  *   proto_doc --write FILE    replace FILE's section with the generated one
  * The section lies between the lines "<!-- proto:begin -->" and "<!-- proto:end -->".
  */
+#include "doc_section.h"
 #include "vmtp/proto.h"
 
 #include <stdarg.h>
@@ -55,69 +56,15 @@ static void s_generate(void)
 #define S_MSG(id, NAME, name, FIELDS, dir, doc)                                                                        \
     {                                                                                                                  \
         int col = -1;                                                                                                  \
-        s_put("\n**%s** (%d)\n\n| # | field | kind | bounds | meaning |\n|---|---|---|---|---|\n", #NAME, id);       \
+        s_put("\n**%s** (%d)\n\n| # | field | kind | bounds | meaning |\n|---|---|---|---|---|\n", #NAME, id);         \
         FIELDS(S_ROW)                                                                                                  \
     }
     PROTO_MESSAGES(S_MSG)
 #undef S_MSG
 }
 
-static char *s_read(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    char *buf = malloc(1 << 20);
-    size_t n = buf ? fread(buf, 1, (1 << 20) - 1, f) : 0;
-    fclose(f);
-    if (buf)
-        buf[n] = 0;
-    *len = n;
-    return buf;
-}
-
 int main(int argc, char **argv)
 {
     s_generate();
-    if (argc < 3) {
-        fwrite(s_out, 1, s_len, stdout);
-        return 0;
-    }
-    size_t len;
-    char *doc = s_read(argv[2], &len);
-    if (!doc) {
-        fprintf(stderr, "proto_doc: cannot read %s\n", argv[2]);
-        return 2;
-    }
-    char *b = strstr(doc, S_BEGIN), *e = b ? strstr(b, S_END) : NULL;
-    if (!b || !e) {
-        fprintf(stderr, "proto_doc: %s lacks the proto:begin/end markers\n", argv[2]);
-        free(doc);
-        return 2;
-    }
-    b += strlen(S_BEGIN);
-    int rc = 0;
-    if (!strcmp(argv[1], "--check")) {
-        if ((size_t)(e - b) != s_len || memcmp(b, s_out, s_len)) {
-            fprintf(stderr, "proto_doc: %s does not match include/vmtp/proto.def; regenerate with\n"
-                            "  build/bin/proto_doc --write %s\n--- generated:\n%.*s",
-                    argv[2], argv[2], (int)s_len, s_out);
-            rc = 1;
-        }
-    } else if (!strcmp(argv[1], "--write")) {
-        FILE *f = fopen(argv[2], "wb");
-        if (!f) {
-            rc = 2;
-        } else {
-            fwrite(doc, 1, (size_t)(b - doc), f);
-            fwrite(s_out, 1, s_len, f);
-            fwrite(e, 1, len - (size_t)(e - doc), f);
-            fclose(f);
-        }
-    } else {
-        fprintf(stderr, "usage: proto_doc [--check|--write FILE]\n");
-        rc = 2;
-    }
-    free(doc);
-    return rc;
+    return doc_section_main(argc, argv, "proto_doc", "include/vmtp/proto.def", S_BEGIN, S_END, s_out, s_len);
 }
