@@ -6,6 +6,7 @@
 #include "icmp.h"
 #include "result.h"
 #include "tstamp.h"
+#include "zmqutil.h"
 #include "vmtp/clock.h"
 #include "vmtp/log.h"
 #include "vmtp/proto.h"
@@ -746,8 +747,8 @@ static void s_teardown(s_agent_t *ag)
         zmq_close(ag->zap);
     if (ag->pull)
         zmq_close(ag->pull);
-    if (ag->ctx)
-        zmq_ctx_term(ag->ctx);
+    if (ag->ctx && !zmq_term_bounded(ag->ctx, 2 * VMTP_NS_PER_S))
+        LOG_DEBUG("the ZeroMQ context did not terminate within 2 s; left to the exit");
     if (ag->cfg->cleanup_dir)
         s_cleanup_dir(ag->cfg->cleanup_dir);
 }

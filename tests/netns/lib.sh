@@ -630,6 +630,24 @@ finish()
     exit 0
 }
 
+# ns_wait_bounded PID TIMEOUT_S : waits for a child of this shell, at most TIMEOUT_S seconds; one still running
+# then is killed (KILL) and reported. Returns the child's exit status (137 when it was killed). A hung program so
+# fails its test with a message instead of stalling it until ctest kills the script (which skips the cleanup).
+ns_wait_bounded()
+{
+    local pid=$1 limit=$2 i
+    for ((i = 0; i < limit * 10; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        printf 'FAIL: pid %s still running after %s s: killed\n' "$pid" "$limit"
+        _NS_FAIL=$((_NS_FAIL + 1))
+        kill -KILL "$pid" 2>/dev/null
+    fi
+    wait "$pid"
+}
+
 # --- OpenSSH servers --------------------------------------------------------------------------------------------
 
 # ns_stop PID : ends one process started by ns_bg (TERM, KILL after 2 s), by its recorded PID and start time, and

@@ -64,7 +64,7 @@ run_vmtp()
     local name=$1
     shift
     mkdir -p "$tmp/home"
-    ns_exec c env HOME="$tmp/home" "$vmtp" "$@" >"$tmp/$name.out" 2>"$tmp/$name.err"
+    ns_exec c timeout -k 5 240 env HOME="$tmp/home" "$vmtp" "$@" >"$tmp/$name.out" 2>"$tmp/$name.err"
     echo $? >"$tmp/$name.rc"
 }
 

@@ -72,7 +72,7 @@ quick=(-t 2 --udpbuf 1024 --icmp_pkt_sizes 64 --set tcp_tp_loop_count=1 --set pi
 
 # --- the whole matrix through a capped compute-node link ----------------------------------------------------------
 start_vmtp cap "${quick[@]}" --set testbed_cap_underlay=200mbit --json "$tmp/cap.json"
-wait "$PID"
+ns_wait_bounded "$PID" 300
 rc=$?
 assert_cmp "capped run: exit 0" "$rc" == 0
 ((rc == 0)) || { tail -n 30 "$tmp/cap.err"; cat "$tmp/cap.out"; }
@@ -94,7 +94,7 @@ check_gone "after the capped run" cap
 
 # --- loss injected on the router ----------------------------------------------------------------------------------
 start_vmtp loss "${quick[@]}" --protocols U --set testbed_loss_router=25 --json "$tmp/loss.json"
-wait "$PID"
+ns_wait_bounded "$PID" 300
 rc=$?
 assert_cmp "loss run: exit 0" "$rc" == 0
 ((rc == 0)) || { tail -n 30 "$tmp/loss.err"; cat "$tmp/loss.out"; }
@@ -120,7 +120,7 @@ if [[ -f $inv ]]; then
     awk '/name: client-net1-cn1/ { w = 1 } /name: client-net1-cn2/ { w = 2 }
          /compute_host:/ && w == 1 { sub(/cn1/, "cn2"); w = 0 } /compute_host:/ && w == 2 { sub(/cn2/, "cn1"); w = 0 }
          { print }' "$inv" >"$tmp/swapped.yaml"
-    HOME=$tmp/home "$vmtp" --inventory "$tmp/swapped.yaml" --protocols I --same-network-only --set ping_count=3 \
+    HOME=$tmp/home timeout -k 5 240 "$vmtp" --inventory "$tmp/swapped.yaml" --protocols I --same-network-only --set ping_count=3 \
         --icmp_pkt_sizes 64 --json "$tmp/swap.json" >"$tmp/swap.out" 2>"$tmp/swap.err"
     assert_cmp "wrong placement: the run still passes" "$?" == 0
     assert_cmp "wrong placement: a warning names it" "$(grep -c 'row 1: the inventory places client-net1-cn2' "$tmp/swap.err")" == 1
@@ -144,7 +144,7 @@ done
 assert_cmp "SIGINT: a test started" "$started" == 1
 sleep 1
 kill -INT "$PID"
-wait "$PID"
+ns_wait_bounded "$PID" 300
 assert_cmp "SIGINT: exit 130" "$?" == 130
 check_gone "after SIGINT" int
 
@@ -157,7 +157,7 @@ for _ in $(seq 1 500); do
     sleep 0.02
 done
 kill -TERM "$PID"
-wait "$PID"
+ns_wait_bounded "$PID" 300
 assert_cmp "SIGTERM during the build: exit 143" "$?" == 143
 check_gone "after SIGTERM" term
 
