@@ -549,6 +549,27 @@ static void s_cleanup(s_run_t *r)
     }
 }
 
+/* Sends LISTEN to h's agent and waits for the answer (the request has its own deadline), a
+ * signal, or a failing loop. */
+static void s_listen_wait(s_run_t *r, s_host_t *h, const char *bind, s_listen_t *l)
+{
+    if (coord_listen(h->node, (uint16_t)r->cfg->data_port, bind, s_on_listen, l) != 0)
+        return;
+    while (!l->done) {
+        int rc = coord_poll(r->c, -1);
+        if (rc == -EINTR) {
+            r->interrupted = true;
+            return;
+        }
+        if (rc < 0) {
+            LOG_ERROR("the coordinator's event loop failed: %s", strerror(-rc));
+            l->listen_status = rc;
+            l->done = true;
+            return;
+        }
+    }
+}
+
 /* Arms host h's data-plane server once (LISTEN on the data port) and returns its port, 0 if it
  * cannot serve. A VM listens on every address (its floating address is not its own); a host on
  * the address it is measured at. */
@@ -567,26 +588,12 @@ static uint16_t s_arm(s_run_t *r, s_host_t *h)
     bool literal = inet_pton(AF_INET, h->data_addr, &a4) == 1 || inet_pton(AF_INET6, h->data_addr, &a6) == 1;
     const char *bind = !h->vm && literal ? h->data_addr : "";
     s_listen_t l = {0};
-    if (coord_listen(h->node, (uint16_t)r->cfg->data_port, bind, s_on_listen, &l) == 0) {
-        while (!l.done) {
-            if (coord_poll(r->c, -1) == -EINTR) {
-                r->interrupted = true;
-                break;
-            }
-        }
-    }
+    s_listen_wait(r, h, bind, &l);
     if (l.done && l.listen_status == -EADDRNOTAVAIL && bind[0]) {
         /* the address we reached the host by is not its own (NAT): every address then */
         LOG_DEBUG("%s: %s is not a local address there; the data port listens on every address", h->masked, bind);
         l = (s_listen_t){0};
-        if (coord_listen(h->node, (uint16_t)r->cfg->data_port, "", s_on_listen, &l) == 0) {
-            while (!l.done) {
-                if (coord_poll(r->c, -1) == -EINTR) {
-                    r->interrupted = true;
-                    break;
-                }
-            }
-        }
+        s_listen_wait(r, h, "", &l);
     }
     coord_detach(r->c, &l);
     if (l.done && l.listen_status == 0)
