@@ -18,6 +18,21 @@
 
 typedef enum { K_STR, K_UINT, K_BOOL, K_UINTS, K_STRS, K_RANGE, K_ENUM, K_IGNORED } s_kind_t;
 
+/* String lists that need other than 1..max entries: VMTP's two test networks need one name and CIDR
+ * each; no DNS servers at all is a valid choice. */
+static unsigned s_list_min(const char *key)
+{
+    static const struct {
+        const char *key;
+        unsigned min;
+    } mins[] = {{"dns_nameservers", 0},         {"internal_network_name", 2},     {"internal_subnet_name", 2},
+                {"internal_subnet_name_ipv6", 2}, {"internal_cidr", 2}, {"internal_cidr_v6", 2}};
+    for (size_t i = 0; i < sizeof mins / sizeof mins[0]; i++)
+        if (!strcmp(mins[i].key, key))
+            return mins[i].min;
+    return 1;
+}
+
 typedef struct {
     s_kind_t kind;
     const char *name;
@@ -294,8 +309,12 @@ static int s_apply(config_t *c, const s_key_t *k, const char *const *vals, unsig
         return rc;
     }
     case K_STRS: {
-        if (n == 0 || n > (unsigned)k->a) {
-            snprintf(why, cap, "needs 1 to %.0f values, got %u", k->a, n);
+        unsigned min = s_list_min(k->name);
+        if (n < min || n > (unsigned)k->a) {
+            if (min == (unsigned)k->a)
+                snprintf(why, cap, "needs exactly %u values, got %u", min, n);
+            else
+                snprintf(why, cap, "needs %u to %.0f values, got %u", min, k->a, n);
             return -EINVAL;
         }
         for (unsigned i = 0; i < n; i++)

@@ -35,6 +35,7 @@ typedef struct {
     char network[128];      /* tenant network */
     char compute_host[256]; /* compute node */
     unsigned line;          /* where it is defined */
+    char error[512];        /* not usable, and why (a VM that failed to boot: its flows FAILED); "" = fine */
 } inventory_vm_t;
 
 typedef struct {

@@ -12,6 +12,8 @@ int main(int argc, char **argv)
     log_set_program("vmtp");
     /* A closed stdout (vmtp | head) must not kill the run before its cleanup. */
     signal(SIGPIPE, SIG_IGN);
+    if (argc > 1 && !strcmp(argv[1], "cleanup"))
+        return run_cleanup(argc - 2, argv + 2);
     vmtp_opts_t o;
     config_t cfg;
     int rc = vmtp_cli_parse(argc, argv, &o, &cfg, stdout, stderr);
@@ -49,12 +51,8 @@ int main(int argc, char **argv)
         break;
     }
     case VMTP_MODE_TESTBED: status = run_testbed(&o, &cfg); break;
-    default:
-        /* Said plainly rather than pretended: this run is the next issue's work. */
-        fprintf(stderr, "vmtp: OpenStack runs are not available in this version yet (native hosts are: --host; "
-                        "existing VMs: --inventory FILE; the namespace testbed: --testbed)\n");
-        status = VMTP_EXIT_USAGE;
-        break;
+    case VMTP_MODE_OPENSTACK: status = run_openstack(&o, &cfg); break;
+    default: status = VMTP_EXIT_USAGE; break;
     }
     if (log_file) {
         log_set_file(NULL);

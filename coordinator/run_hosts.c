@@ -77,6 +77,7 @@ typedef struct {
     ssh_cfg_t scfg;     /* how every session is made */
     char key_buf[4200]; /* scfg's private key path */
     char kh_buf[4200];  /* scfg's known_hosts path */
+    const summary_cloud_t *cloud; /* an OpenStack run's facts for the JSON (not owned), or NULL */
 } s_run_t;
 
 /* ---- helpers --------------------------------------------------------------------------------------- */
@@ -744,7 +745,8 @@ static int s_execute(s_run_t *r, s_plan_t *plan, unsigned n, int64_t t0)
                              .mode = vmtp_mode_name(o->mode),
                              .nodes = nodes,
                              .n_nodes = r->n_hosts,
-                             .wall_s = (double)(clock_mono_ns() - t0) / 1e9};
+                             .wall_s = (double)(clock_mono_ns() - t0) / 1e9,
+                             .cloud = r->cloud};
         int jr = summary_write_json(o->json_file, &ctx, sf, n, rows, (unsigned)nrows, &counts);
         if (jr < 0) {
             LOG_ERROR("cannot write %s: %s", o->json_file, strerror(-jr));
@@ -865,6 +867,12 @@ static const struct {
 
 int run_inventory(const vmtp_opts_t *o, const config_t *cfg_in, const inventory_t *inv)
 {
+    return run_inventory_cloud(o, cfg_in, inv, NULL);
+}
+
+int run_inventory_cloud(const vmtp_opts_t *o, const config_t *cfg_in, const inventory_t *inv,
+                        const summary_cloud_t *cloud)
+{
     int64_t t0 = clock_mono_ns();
     /* The inventory's key and known_hosts override the configuration's. */
     config_t *cfg = calloc(1, sizeof *cfg);
@@ -873,6 +881,7 @@ int run_inventory(const vmtp_opts_t *o, const config_t *cfg_in, const inventory_
         free(cfg);
         return VMTP_EXIT_INTERNAL;
     }
+    r->cloud = cloud;
     *cfg = *cfg_in; /* shallow: strings stay the caller's, only these two are replaced */
     if (inv->private_key_file)
         cfg->private_key_file = inv->private_key_file;
@@ -888,6 +897,8 @@ int run_inventory(const vmtp_opts_t *o, const config_t *cfg_in, const inventory_
                                sizeof why);
         if (vm_idx[i] < 0)
             status = VMTP_EXIT_USAGE;
+        else if (inv->vms[i].error[0])
+            s_host_fail(&r->hosts[vm_idx[i]], inv->vms[i].name, inv->vms[i].error);
     }
     int hs = -1, hc = -1, ext = -1;
     const char *const *host_specs = o->n_hosts ? (const char *const *)o->hosts : (const char *const *)inv->hosts;

@@ -366,6 +366,18 @@ int summary_write_json(const char *path, const summary_ctx_t *ctx, const summary
         jsonw_str(&w, "test_description", ctx->description);
     jsonw_str(&w, "mode", ctx->mode);
     jsonw_double(&w, "wall_s", ctx->wall_s);
+    if (ctx->cloud) { /* VMTP's keys first, then vmtp's */
+        const summary_cloud_t *cl = ctx->cloud;
+        jsonw_str(&w, "auth_url", cl->auth_url ? cl->auth_url : "");
+        jsonw_str(&w, "region", cl->region ? cl->region : "");
+        jsonw_str(&w, "encapsulation", cl->encapsulation && cl->encapsulation[0] ? cl->encapsulation : "unknown");
+        jsonw_str(&w, "l2agent_type", cl->l2_agent_type && cl->l2_agent_type[0] ? cl->l2_agent_type : "unknown");
+        jsonw_object(&w, "openstack");
+        jsonw_str(&w, "project_id", cl->project_id ? cl->project_id : "");
+        jsonw_bool(&w, "admin", cl->admin);
+        jsonw_str(&w, "placement_verified_by", cl->placement ? cl->placement : "unverified");
+        jsonw_end(&w);
+    }
     jsonw_array(&w, "flows");
     for (unsigned i = 0; i < n; i++)
         if (flows[i].res)

@@ -41,6 +41,18 @@ typedef struct {
     int64_t clock_bound_ns;
 } summary_node_t;
 
+/* What the JSON records of an OpenStack run's cloud (VMTP's keys, and vmtp's beside). "" or
+ * NULL = not visible to the credentials used. */
+typedef struct {
+    const char *auth_url;        /* Keystone */
+    const char *region;          /* OS_REGION_NAME, "" = any */
+    const char *project_id;      /* the project the run used */
+    const char *encapsulation;   /* the test network's provider:network_type (admin) */
+    const char *l2_agent_type;   /* Neutron's L2 agent ("Linux bridge agent", ...) (admin) */
+    const char *placement;       /* how placement was verified: "host (admin)", "hostId", "unverified" */
+    bool admin;                  /* the token had the admin role */
+} summary_cloud_t;
+
 /* Everything the JSON says besides the flows. */
 typedef struct {
     const char *date;        /* "YYYY-mm-dd HH:MM:SS" (local time, as VMTP) */
@@ -51,6 +63,7 @@ typedef struct {
     const summary_node_t *nodes;
     unsigned n_nodes;
     double wall_s; /* the whole run */
+    const summary_cloud_t *cloud; /* an OpenStack run's cloud, or NULL */
 } summary_ctx_t;
 
 /* Builds every scenario row (1.1 ... 8.2) from the flows that ran; *rows is malloc'd (free it).
