@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #define S_NOVA_WANTED_MINOR 60 /* the compute microversion vmtp is written against (2.60) */
 
@@ -379,5 +380,20 @@ int os_client_upload(os_client_t *self, const char *type, const char *path, cons
         rc = -EIO;
     }
     os_http_resp_fini(&resp);
+    return rc;
+}
+
+int os_client_download(os_client_t *self, const char *url, const char *file, char *why, size_t cap)
+{
+    os_http_req_t req = {.method = "GET", .url = url, .download_file = file, .retry = OS_RETRY_503, .attempts = 3};
+    os_http_resp_t resp;
+    int rc = os_http_do(self->http, &req, &resp, why, cap);
+    if (rc == 0 && resp.status / 100 != 2) {
+        os_http_describe(&req, &resp, why, cap);
+        rc = -EIO;
+    }
+    os_http_resp_fini(&resp);
+    if (rc < 0)
+        unlink(file);
     return rc;
 }

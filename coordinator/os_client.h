@@ -69,6 +69,9 @@ int os_client_json(os_client_t *self, const char *type, const char *method, cons
 int os_client_upload(os_client_t *self, const char *type, const char *path, const char *file, char *why,
                      size_t cap);
 
+/* Downloads url (http(s), no token: an image's source) into file. Returns 0 or -errno with why. */
+int os_client_download(os_client_t *self, const char *url, const char *file, char *why, size_t cap);
+
 /* Parses a Keystone v3 token response body: identity, roles, and the endpoint of every service
  * type for interface (and region when not ""). Returns 0 or -EINVAL with why (fuzzed: the body
  * comes from the network). */

@@ -257,6 +257,7 @@ static int s_neutron_create(os_cloud_t *cc, os_res_kind_t kind, const char *coll
         return s_ledger_fail(rc, why, cap);
     }
     s_tag(cc, collection, id);
+    LOG_DEBUG("created %s %s (%s)", singular, name, id);
     if (answer)
         *answer = res;
     else

@@ -7,6 +7,8 @@
 #include <ctype.h>
 #include <curl/curl.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <jansson.h>
 #include <poll.h>
 #include <pthread.h>
@@ -82,6 +84,9 @@ typedef struct {
     os_http_resp_t *resp;
     size_t cap;
     bool too_big;
+    CURL *easy;   /* to ask the status before writing to file */
+    FILE *file;   /* download target, or NULL */
+    bool file_failed;
 } s_sink_t;
 
 static size_t s_on_body(char *p, size_t size, size_t n, void *arg)
@@ -89,6 +94,14 @@ static size_t s_on_body(char *p, size_t size, size_t n, void *arg)
     s_sink_t *s = arg;
     os_http_resp_t *r = s->resp;
     size_t len = size * n;
+    long status = 0;
+    if (s->file && curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK && status / 100 == 2) {
+        if (fwrite(p, 1, len, s->file) != len) {
+            s->file_failed = true;
+            return 0;
+        }
+        return len;
+    }
     if (r->len + len + 1 > OS_HTTP_MAX_BODY) {
         s->too_big = true;
         return 0; /* aborts the transfer */
@@ -164,7 +177,7 @@ static int s_attempt(os_http_t *h, const os_http_req_t *req, os_http_resp_t *res
     CURL *e = h->easy;
     curl_easy_reset(e);
     os_http_resp_fini(resp);
-    s_sink_t sink = {.resp = resp};
+    s_sink_t sink = {.resp = resp, .easy = e};
     struct curl_slist *hdrs = NULL;
     FILE *up = NULL;
     int rc = 0;
@@ -202,6 +215,23 @@ static int s_attempt(os_http_t *h, const os_http_req_t *req, os_http_resp_t *res
     if (h->cfg.insecure) {
         curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
         curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+    if (req->download_file) {
+        int fd = open(req->download_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        sink.file = fd >= 0 ? fdopen(fd, "wb") : NULL;
+        if (!sink.file) {
+            rc = -errno;
+            snprintf(why, cap, "cannot create %s: %s", req->download_file, strerror(errno));
+            if (fd >= 0)
+                close(fd);
+            goto out;
+        }
+        /* an image may take long: no total bound, but a transfer stalled for a minute ends */
+        curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 0L);
+        curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+        curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, 60L);
+        curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+        curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
     }
     if (req->upload_file) {
         up = fopen(req->upload_file, "rb");
@@ -266,7 +296,10 @@ static int s_attempt(os_http_t *h, const os_http_req_t *req, os_http_resp_t *res
     }
     if (rc)
         goto out;
-    if (sink.too_big) {
+    if (sink.file_failed) {
+        rc = -EIO;
+        snprintf(why, cap, "%s %s: cannot write %s", req->method, req->url, req->download_file);
+    } else if (sink.too_big) {
         rc = -EMSGSIZE;
         snprintf(why, cap, "%s %s: the answer exceeds %u MiB", req->method, req->url, OS_HTTP_MAX_BODY >> 20);
     } else if (done != CURLE_OK) {
@@ -280,6 +313,10 @@ static int s_attempt(os_http_t *h, const os_http_req_t *req, os_http_resp_t *res
 out:
     if (up)
         fclose(up);
+    if (sink.file && fclose(sink.file) != 0 && !rc) {
+        rc = -EIO;
+        snprintf(why, cap, "cannot write %s", req->download_file);
+    }
     curl_slist_free_all(hdrs);
     explicit_bzero(line, sizeof line); /* the token was in it */
     return rc;

@@ -38,6 +38,7 @@ typedef struct {
     const char *token;        /* X-Auth-Token, or NULL */
     const char *body;         /* JSON text, or NULL */
     const char *upload_file;  /* PUT this file's bytes (application/octet-stream), or NULL */
+    const char *download_file; /* a 2xx answer's body goes to this file (created 0600), not memory */
     const char *headers[4];   /* extra "Name: value" lines (microversions), NULL-terminated */
     unsigned retry;           /* os_retry_t bits */
     unsigned attempts;        /* 0 = 5 */

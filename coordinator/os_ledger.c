@@ -304,7 +304,7 @@ int os_ledger_parse(os_ledger_t *l, const char *name, const char *text, size_t l
             rc = s_add(l, (os_res_kind_t)kind, "", nm, NULL);
         else if (!strcmp(op, "create") && id && id[0])
             s_apply_create(l, (os_res_kind_t)kind, id, nm, parent, &rc);
-        else if (!strcmp(op, "delete") && id && id[0])
+        else if ((!strcmp(op, "delete") || !strcmp(op, "release")) && id && id[0])
             s_apply_delete(l, (os_res_kind_t)kind, id);
         else if (!strcmp(op, "void") && nm)
             s_apply_void(l, (os_res_kind_t)kind, nm);
@@ -375,6 +375,14 @@ int os_ledger_created(os_ledger_t *l, os_res_kind_t kind, const char *id, const 
 int os_ledger_deleted(os_ledger_t *l, os_res_kind_t kind, const char *id)
 {
     int rc = s_append_line(l, json_pack("{s:s,s:s,s:s}", "op", "delete", "kind", s_kinds[kind], "id", id));
+    if (rc == 0)
+        s_apply_delete(l, kind, id);
+    return rc;
+}
+
+int os_ledger_release(os_ledger_t *l, os_res_kind_t kind, const char *id)
+{
+    int rc = s_append_line(l, json_pack("{s:s,s:s,s:s}", "op", "release", "kind", s_kinds[kind], "id", id));
     if (rc == 0)
         s_apply_delete(l, kind, id);
     return rc;

@@ -7,6 +7,7 @@
  *   {"op":"create","kind":"server","id":"<uuid>","name":"...","parent":""} once the cloud answered
  *   {"op":"delete","kind":"server","id":"<uuid>"}                        once it is gone
  *   {"op":"void","kind":"server","name":"..."}       an intent that created nothing
+ *   {"op":"release","kind":"image","id":"<uuid>"}    kept on purpose: no longer the cleanup's
  * An intent without its create (the process died between the request and its answer) is found
  * again by name. Cleanup goes through the live entries in reverse creation order. A torn last
  * line (a crash in the middle of a write) is ignored.
@@ -65,6 +66,9 @@ void os_ledger_close(os_ledger_t **self);
 int os_ledger_intent(os_ledger_t *l, os_res_kind_t kind, const char *name);
 int os_ledger_created(os_ledger_t *l, os_res_kind_t kind, const char *id, const char *name, const char *parent);
 int os_ledger_deleted(os_ledger_t *l, os_res_kind_t kind, const char *id);
+/* A resource the run keeps on purpose from now on (an uploaded image for later runs): no longer
+ * the cleanup's. */
+int os_ledger_release(os_ledger_t *l, os_res_kind_t kind, const char *id);
 /* An intent that created nothing (looked up by name: not there). */
 int os_ledger_void(os_ledger_t *l, os_res_kind_t kind, const char *name);
 

@@ -959,7 +959,7 @@ int run_inventory_cloud(const vmtp_opts_t *o, const config_t *cfg_in, const inve
             snprintf(p->skip, sizeof p->skip, "the server VM has no floating_ip in the inventory");
     }
     n = s_plan_native(plan, n, hs, hc, ext, vm_idx[inv->server],
-                      "no external_host in the inventory (or --external-host)");
+                      cloud ? "no --external-host" : "no external_host in the inventory (or --external-host)");
     for (unsigned k = n - 2; k < n && !sv->floating_ip[0] && !plan[k].skip[0]; k++)
         snprintf(plan[k].skip, sizeof plan[k].skip, "the server VM has no floating_ip (the external host's way in)");
     status = s_execute(r, plan, n, t0);

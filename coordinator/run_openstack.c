@@ -139,14 +139,23 @@ static int s_image_flavor_key(s_os_t *s, char *why, size_t cap)
     int rc = os_find_image(&s->cc, cfg->image_name, s->image, why, cap);
     if (rc == -ENOENT && cfg->vm_image_url) {
         const char *u = cfg->vm_image_url;
+        char tmp[PATH_MAX];
+        /* named image_name, as VMTP: later runs find it (unless --delete-image-after-run) */
+        const char *name = cfg->image_name;
         if (!strncmp(u, "http://", 7) || !strncmp(u, "https://", 8)) {
-            snprintf(why, cap, "vm_image_url %s: downloading an image is not supported yet; give a file:// URL or path",
-                     u);
-            return -ENOTSUP;
+            snprintf(tmp, sizeof tmp, "%.3000s/image-%s", s->state_dir, s->run_id);
+            LOG_INFO("downloading the image from %s", u);
+            rc = os_client_download(s->cl, u, tmp, why, cap);
+            if (rc == 0)
+                rc = os_create_image(&s->cc, name, tmp, s->image, why, cap);
+            unlink(tmp);
+        } else {
+            rc = os_create_image(&s->cc, name, !strncmp(u, "file://", 7) ? u + 7 : u, s->image, why, cap);
         }
-        char name[300];
-        s_name(s, "image", name, sizeof name);
-        rc = os_create_image(&s->cc, name, !strncmp(u, "file://", 7) ? u + 7 : u, s->image, why, cap);
+        if (rc == 0 && !s->o->delete_image_after_run) {
+            LOG_INFO("image %s (%s) is kept for later runs (--delete-image-after-run removes it)", name, s->image);
+            rc = os_ledger_release(s->led, OS_RES_IMAGE, s->image);
+        }
     } else if (rc == -ENOENT) {
         snprintf(why, cap, "image '%s' is not in the cloud (set image_name, or vm_image_url to upload one)",
                  cfg->image_name);
@@ -222,7 +231,7 @@ static int s_networks(s_os_t *s, char *why, size_t cap)
         if ((rc = os_create_router(&s->cc, name, s->ext_net, s->router, why, cap)) < 0)
             return rc;
     }
-    s->n_nets = s->o->same_network_only ? 1 : 2;
+    s->n_nets = s->o->same_network_only || s->o->keep_first_flow_and_exit ? 1 : 2;
     for (int i = 0; i < s->n_nets; i++) {
         s_name(s, cfg->internal_network_name.v[i], s->net_name[i], sizeof s->net_name[i]);
         if ((rc = os_create_network(&s->cc, s->net_name[i], s->net[i], why, cap)) < 0)
@@ -257,8 +266,12 @@ static int s_servers(s_os_t *s, char *why, size_t cap)
         v->net = plan[i].net;
         v->other_host = plan[i].other;
         v->wanted = v->net < s->n_nets && (!v->other_host || have_b) &&
-                    !(s->o->inter_node_only && i > 0 && !v->other_host);
+                    !(s->o->inter_node_only && i > 0 && !v->other_host) && (!s->o->keep_first_flow_and_exit || i < 2);
     }
+    unsigned n_boot = 0;
+    for (int i = 0; i < S_N_VMS; i++)
+        n_boot += s->vm[i].wanted;
+    LOG_INFO("booting %u VM%s", n_boot, n_boot == 1 ? "" : "s");
     /* every boot requested first: Nova builds them side by side */
     for (int i = 0; i < S_N_VMS; i++) {
         s_vm_t *v = &s->vm[i];
@@ -548,8 +561,10 @@ int run_openstack(const vmtp_opts_t *o, const config_t *cfg)
                               : VMTP_EXIT_FAILED;
     }
     bool interrupted = status == VMTP_EXIT_SIGINT || status == VMTP_EXIT_SIGTERM || status == VMTP_EXIT_SIGHUP;
-    if (o->stop_on_error && status != VMTP_EXIT_OK && !interrupted) {
-        LOG_WARN("--stop-on-error: the resources are kept; remove them with: vmtp cleanup --ledger %s",
+    if ((o->stop_on_error && status != VMTP_EXIT_OK && !interrupted) ||
+        ((o->keep_resources || o->keep_first_flow_and_exit) && !interrupted)) {
+        LOG_WARN("%s: the resources are kept; remove them with: vmtp cleanup --ledger %s",
+                 o->keep_resources ? "--keep-resources" : o->keep_first_flow_and_exit ? "--keep-first-flow-and-exit" : "--stop-on-error",
                  os_ledger_path(s->led));
     } else if (!s_cleanup(s) && status == VMTP_EXIT_OK) {
         status = VMTP_EXIT_FAILED;

@@ -46,6 +46,7 @@ typedef enum {
     O_VERSION,
     O_STOP_ON_ERROR,
     O_KEEP_FIRST,
+    O_KEEP_RESOURCES,
     O_IMAGE_URL,
     O_DESCRIPTION,
     O_LOG_FILE,
@@ -103,7 +104,10 @@ static const s_opt_t s_opts[] = {
     {"--version", "-v", O_VERSION, NULL, "print the version and exit"},
     {"--stop-on-error", NULL, O_STOP_ON_ERROR, NULL,
      "stop at the first error and keep everything (prints how to clean up)"},
-    {"--keep-first-flow-and-exit", NULL, O_KEEP_FIRST, NULL, "run the first flow and exit keeping its resources"},
+    {"--keep-first-flow-and-exit", NULL, O_KEEP_FIRST, NULL,
+     "OpenStack: boot the server and one client, run flow 1, keep the resources"},
+    {"--keep-resources", NULL, O_KEEP_RESOURCES, NULL,
+     "OpenStack: leave the run's cloud resources in place (the cleanup command is printed)"},
     {"--vm-image-url", NULL, O_IMAGE_URL, "URL", "where to get the image when it is missing (http(s):// or file://)"},
     {"--test-description", NULL, O_DESCRIPTION, "TEXT", "a description stored in the JSON"},
     {"--log-file", "--logfile", O_LOG_FILE, "FILE", "also write the log to FILE"},
@@ -407,6 +411,7 @@ int vmtp_cli_parse(int argc, char **argv, vmtp_opts_t *o, config_t *cfg, FILE *o
         case O_VERSION: o->version = true; break;
         case O_STOP_ON_ERROR: o->stop_on_error = true; break;
         case O_KEEP_FIRST: o->keep_first_flow_and_exit = true; break;
+        case O_KEEP_RESOURCES: o->keep_resources = true; break;
         case O_DESCRIPTION: o->test_description = val; break;
         case O_LOG_FILE: o->log_file = val; break;
         case O_MONITOR:
@@ -520,6 +525,9 @@ int vmtp_cli_parse(int argc, char **argv, vmtp_opts_t *o, config_t *cfg, FILE *o
     if (o->mode == VMTP_MODE_NONE)
         return s_fail(err, "nothing to measure: give --host USER@HOST (native hosts), --testbed, --inventory FILE, "
                            "or OpenStack credentials (-r FILE, --os-cloud NAME, OS_* variables); --help");
+    if ((o->keep_first_flow_and_exit || o->keep_resources) && o->mode != VMTP_MODE_OPENSTACK)
+        return s_fail(err, "%s keeps cloud resources: it needs OpenStack credentials (-r, --os-cloud, OS_*)",
+                      o->keep_resources ? "--keep-resources" : "--keep-first-flow-and-exit");
     if (o->mode == VMTP_MODE_HOSTS && o->external_host && !o->n_hosts)
         return s_fail(err, "--external-host measures against a server: give --host as well (flows 8.x), or a cloud");
     return 0;

@@ -40,7 +40,8 @@ typedef struct {
     bool debug;                      /* -d */
     bool quiet;                      /* -q: the summary table and errors only */
     bool stop_on_error;              /* leave everything as it is on the first error */
-    bool keep_first_flow_and_exit;   /* VMTP's: stage and run the first flow, keep it */
+    bool keep_first_flow_and_exit;   /* VMTP's: stage and run the first flow, keep it (OpenStack) */
+    bool keep_resources;             /* OpenStack: do not delete the run's resources */
     bool inter_node_only;            /* only inter-node flows */
     bool same_network_only;          /* only same-network flows */
     bool no_env;                     /* do not read OS_* variables */

@@ -1,0 +1,284 @@
+#!/usr/bin/env bash
+# tests/openstack/vmtp_openstack.sh BINDIR — `vmtp` against the real OpenStack of tests/openstack/harness.sh (up as
+# the ctest fixture `openstack`): every VM row PASSED with the right intra/inter labels and a complete JSON, and no
+# resource left — checked through the APIs and on the host — after every kind of ending:
+#   - a normal run (admin: placement forced and verified from Nova's host);
+#   - a bad password: exit 2, a clear message, nothing created;
+#   - SIGINT while the networks are created, while the VMs boot, while a flow runs; SIGTERM while a flow runs;
+#   - kill -9 while a flow runs, then `vmtp cleanup --ledger` (and `vmtp cleanup --run-id` again: idempotent);
+#   - a floating-IP quota the run exceeds (non-admin): a clear error quoting Neutron, everything removed;
+#   - a VM that goes to ERROR (sent to a host that does not exist): its rows FAILED with Nova's fault message;
+#   - two runs at once in one project; a run with an application credential from clouds.yaml (--os-cloud).
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../netns/lib.sh" # assert_cmp, assert_eq, finish
+. "$here/api.sh"
+
+bindir=${1:?usage: vmtp_openstack.sh BINDIR}
+vmtp=$bindir/vmtp
+base=${VMTP_OS_BASE:-/var/tmp/vmtp-openstack}
+[[ -x $vmtp ]] || { echo "FAIL: $vmtp is not built"; exit 1; }
+[[ -f $base/ready && -f $base/harness.env ]] || _ns_skip "the harness cloud is not up (tests/openstack/harness.sh up)"
+. "$base/harness.env"
+ns_require jq curl
+
+tmp=$(mktemp -d /tmp/vmtp-os-test.XXXXXX)
+export VMTP_STATE_DIR=$tmp/state HOME=$tmp/home
+mkdir -p "$HOME"
+declare -a bg_pids=()
+on_exit()
+{
+    local rc=$? p
+    for p in "${bg_pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
+    # whatever a failed check left: every run of this test is named vmtp-<id>-*
+    for id in $(cat "$tmp"/runs 2>/dev/null | sort -u); do
+        "$vmtp" cleanup --run-id "$id" -r "$base/openrc" >/dev/null 2>&1
+        "$vmtp" cleanup --run-id "$id" -r "$base/openrc-demo" >/dev/null 2>&1
+    done
+    rm -rf "$tmp"
+    exit "$rc"
+}
+trap on_exit EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+admin_tok=$(os_token admin secret admin) || { echo "FAIL: no admin token"; exit 1; }
+demo_project=$(os_api "$admin_tok" GET "$OS_KEYSTONE/projects?name=demo" | jq -r '.projects[0].id')
+demo_user=$(os_api "$admin_tok" GET "$OS_KEYSTONE/users?name=demo" | jq -r '.users[0].id')
+read -r host1 host2 <<<"$VMTP_OS_HOSTS"
+
+cat >"$tmp/os.yaml" <<EOF
+image_name: $VMTP_OS_IMAGE
+flavor_type: $VMTP_OS_FLAVOR
+ssh_vm_username: root
+dns_nameservers: []
+internal_cidr: [198.18.201.0/24, 198.18.202.0/24]
+ping_count: 3
+tcp_tp_loop_count: 1
+udp_trial_ms: 300
+EOF
+quick=(-c "$tmp/os.yaml" -t 1 --udpbuf 1024 --icmp_pkt_sizes 64)
+
+# run_vmtp NAME ARGS... : vmtp in the foreground (bounded); output in $tmp/NAME.out/.err, status in $tmp/NAME.rc.
+run_vmtp()
+{
+    local name=$1
+    shift
+    timeout -k 5 400 "$vmtp" "$@" >"$tmp/$name.out" 2>"$tmp/$name.err"
+    echo $? >"$tmp/$name.rc"
+    record_run "$name"
+}
+
+# The run id vmtp printed, remembered for the final safety cleanup.
+record_run()
+{
+    grep -o 'OpenStack run [0-9a-f]\{7\}' "$tmp/$1.err" | head -n 1 | awk '{ print $3 }' >>"$tmp/runs"
+}
+
+# start_vmtp NAME ARGS... : vmtp in the background (-d: the log says where it is); sets PID.
+start_vmtp()
+{
+    local name=$1
+    shift
+    "$vmtp" -d "$@" </dev/null >"$tmp/$name.out" 2>"$tmp/$name.err" &
+    PID=$!
+    bg_pids+=("$PID")
+}
+
+# wait_log NAME REGEX [TIMEOUT_S] : waits until the log of run NAME matches.
+wait_log()
+{
+    local i
+    for ((i = 0; i < ${3:-300} * 10; i++)); do
+        grep -qE "$2" "$tmp/$1.err" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    echo "timeout waiting for /$2/ in $1's log"
+    tail -n 20 "$tmp/$1.err"
+    return 1
+}
+
+# count_vmtp_resources : how many resources named vmtp-* (FIPs: described) exist in any project, and key pairs of
+# admin and demo, flavors and images.
+count_vmtp_resources()
+{
+    local n=0 c url
+    for c in networks subnets routers security-groups; do
+        url="$OS_NEUTRON/$c"
+        n=$((n + $(os_api "$admin_tok" GET "$url" | jq --arg c "${c//-/_}" '[.[$c][] | select(.name | startswith("vmtp-"))] | length')))
+    done
+    n=$((n + $(os_api "$admin_tok" GET "$OS_NEUTRON/floatingips" | jq '[.floatingips[] | select((.description // "") | startswith("vmtp-"))] | length')))
+    n=$((n + $(os_api "$admin_tok" GET "$OS_NOVA/servers?all_tenants=1" | jq '[.servers[] | select(.name | startswith("vmtp-"))] | length')))
+    for u in "" "?user_id=$demo_user"; do
+        n=$((n + $(os_api "$admin_tok" GET "$OS_NOVA/os-keypairs$u" | jq '[.keypairs[] | select(.keypair.name | startswith("vmtp-"))] | length')))
+    done
+    n=$((n + $(os_api "$admin_tok" GET "$OS_NOVA/flavors?is_public=None" | jq '[.flavors[] | select(.name | startswith("vmtp-"))] | length')))
+    n=$((n + $(os_api "$admin_tok" GET "$OS_GLANCE/images" | jq '[.images[] | select(.name | startswith("vmtp-"))] | length')))
+    echo "$n"
+}
+
+# check_no_leak LABEL : nothing of vmtp is left in the cloud, on the host (VM namespaces, agents) or in the
+# ledger folder.
+check_no_leak()
+{
+    local what=$1
+    assert_cmp "$what: no vmtp resource left in the cloud" "$(count_vmtp_resources)" == 0
+    assert_cmp "$what: no VM namespace left on the host" \
+        "$(ip netns list | awk '{ print $1 }' | grep -c "^$VMTP_OS_VM_NS_PREFIX")" == 0
+    assert_cmp "$what: no ledger left" "$(ls "$VMTP_STATE_DIR"/ledger-*.jsonl 2>/dev/null | wc -l)" == 0
+}
+
+# rows_passed NAME : "Passed Scenarios" of run NAME.
+rows_passed()
+{
+    awk '/^Passed Scenarios:/ { print $3 }' "$tmp/$1.out"
+}
+
+check_no_leak "before the runs"
+
+# --- a normal run, all protocols --------------------------------------------------------------------------------
+run_vmtp full -r "$base/openrc" "${quick[@]}" --json "$tmp/full.json" --test-description "harness cloud"
+assert_cmp "full run: exit 0" "$(cat "$tmp/full.rc")" == 0
+(($(cat "$tmp/full.rc") == 0)) || { tail -n 30 "$tmp/full.err"; cat "$tmp/full.out"; }
+assert_cmp "full run: 18 rows PASSED (1.x-6.x)" "$(rows_passed full)" == 18
+for g in 1 2 3 4 5 6; do
+    for p in 1 2 3; do
+        assert_cmp "row $g.$p PASSED" "$(grep -c "^| $g\.$p .*| PASSED " "$tmp/full.out")" == 1
+    done
+done
+# where Nova says each VM runs (admin: OS-EXT-SRV-ATTR:host), as the log reports it
+assert_cmp "the server runs on $host1" "$(grep -c "VM server: ACTIVE .* on $host1\$" "$tmp/full.err")" == 1
+for vm in client-net1-intra client-net2-intra; do
+    assert_cmp "$vm runs on $host1 (the server's host)" "$(grep -c "VM $vm: ACTIVE .* on $host1\$" "$tmp/full.err")" == 1
+done
+for vm in client-net1-inter client-net2-inter; do
+    assert_cmp "$vm runs on $host2" "$(grep -c "VM $vm: ACTIVE .* on $host2\$" "$tmp/full.err")" == 1
+done
+j=$tmp/full.json
+assert_eq "JSON: labels of rows 1-6" \
+    "$(jq -r '[.flows[] | select(.placement_inventory) | .placement_inventory] | join(",")' "$j")" \
+    "intra-node,inter-node,intra-node,inter-node,intra-node,inter-node"
+assert_eq "JSON: cloud facts" "$(jq -r '[.auth_url, .region, .encapsulation, .l2agent_type,
+    .openstack.placement_verified_by, (.openstack.admin | tostring)] | join("|")' "$j")" \
+    "http://127.0.0.1:5000/v3|RegionOne|vxlan|Linux bridge agent|host (admin)|true"
+assert_eq "JSON: mode and description" "$(jq -r '.mode + "|" + .test_description' "$j")" "openstack|harness cloud"
+assert_eq "JSON: TCP, UDP and ICMP results in every VM flow" \
+    "$(jq -r '[.flows[] | select(.placement_inventory) | [.results[].protocol] | unique | join("+")] | unique | join(",")' "$j")" \
+    "ICMP+TCP+UDP"
+check_no_leak "after the normal run"
+
+# --- a bad password ---------------------------------------------------------------------------------------------
+run_vmtp badpw -r "$base/openrc" -p not-the-password "${quick[@]}"
+assert_cmp "bad password: exit 2" "$(cat "$tmp/badpw.rc")" == 2
+assert_cmp "bad password: Keystone's refusal is quoted" \
+    "$(grep -c 'Keystone refused the credentials from openrc .*HTTP 401' "$tmp/badpw.err")" == 1
+assert_cmp "bad password: the password is not shown" "$(grep -c 'not-the-password' "$tmp/badpw.err" "$tmp/badpw.out" | awk -F: '{ s += $2 } END { print s }')" == 0
+check_no_leak "after the bad password"
+
+# --- signals at three points, SIGTERM, kill -9 --------------------------------------------------------------------
+# interrupt NAME SIGNAL REGEX WHAT EXIT : starts a run, sends SIGNAL once its log matches REGEX, expects EXIT.
+interrupt()
+{
+    local name=$1 sig=$2 re=$3 what=$4 want=$5 rc
+    start_vmtp "$name" -r "$base/openrc" "${quick[@]}" --protocols TU
+    if wait_log "$name" "$re"; then
+        kill -s "$sig" "$PID"
+    fi
+    ns_wait_bounded "$PID" 200
+    rc=$?
+    record_run "$name"
+    assert_cmp "SIG$sig $what: exit $want" "$rc" == "$want"
+    ((rc == want)) || tail -n 15 "$tmp/$name.err"
+    check_no_leak "after SIG$sig $what"
+}
+interrupt int_net INT 'created router ' "while the networks are created" 130
+assert_cmp "SIGINT while the networks are created: it said so" \
+    "$(grep -c 'interrupted by SIGINT while creating the networks' "$tmp/int_net.err")" == 1
+interrupt int_boot INT 'booting [0-9] VMs' "while the VMs boot" 130
+assert_cmp "SIGINT while the VMs boot: it said so" \
+    "$(grep -c 'interrupted by SIGINT while booting the VMs' "$tmp/int_boot.err")" == 1
+interrupt int_flow INT 'flow 1: ' "while a flow runs" 130
+interrupt term_flow TERM 'flow 2: ' "while a flow runs" 143
+
+start_vmtp kill9 -r "$base/openrc" "${quick[@]}" --protocols T
+wait_log kill9 'flow 1: ' && kill -KILL "$PID"
+ns_wait_bounded "$PID" 30
+record_run kill9
+ledger=$(ls "$VMTP_STATE_DIR"/ledger-*.jsonl 2>/dev/null | head -n 1)
+assert_cmp "kill -9: the ledger stays" "${#ledger}" '>' 0
+assert_cmp "kill -9: resources left to clean up" "$(count_vmtp_resources)" '>' 10
+run_id=$(awk '{ print $3 }' <<<"$(grep -o 'OpenStack run [0-9a-f]*' "$tmp/kill9.err" | head -n 1)")
+timeout 300 "$vmtp" cleanup --ledger "$ledger" -r "$base/openrc" >"$tmp/cl1.out" 2>&1
+assert_cmp "vmtp cleanup --ledger: exit 0" "$?" == 0
+check_no_leak "after kill -9 and vmtp cleanup --ledger"
+timeout 300 "$vmtp" cleanup --run-id "$run_id" -r "$base/openrc" >"$tmp/cl2.out" 2>&1
+assert_cmp "vmtp cleanup --run-id again: exit 0 (idempotent)" "$?" == 0
+assert_cmp "vmtp cleanup --run-id again: nothing found" "$(grep -c 'strays: 0 resources' "$tmp/cl2.out")" == 1
+
+# --- a floating-IP quota the run exceeds (as the non-admin demo user) ------------------------------------------------
+old_quota=$(os_api "$admin_tok" GET "$OS_NEUTRON/quotas/$demo_project" | jq -r .quota.floatingip)
+os_api "$admin_tok" PUT "$OS_NEUTRON/quotas/$demo_project" '{"quota": {"floatingip": 2}}' >/dev/null
+run_vmtp quota -r "$base/openrc-demo" "${quick[@]}" --protocols I
+os_api "$admin_tok" PUT "$OS_NEUTRON/quotas/$demo_project" "{\"quota\": {\"floatingip\": $old_quota}}" >/dev/null
+assert_cmp "quota: exit 1" "$(cat "$tmp/quota.rc")" == 1
+assert_cmp "quota: Neutron's message is quoted" "$(grep -ciE 'floatingips: HTTP 409: .*quota.*exceeded|quota exceeded' "$tmp/quota.err")" '>=' 1
+assert_cmp "quota: the cleanup ran" "$(grep -c 'cleanup: .* deleted' "$tmp/quota.err")" == 1
+check_no_leak "after the quota error"
+
+# --- a VM that goes to ERROR ----------------------------------------------------------------------------------------
+run_vmtp err -r "$base/openrc" "${quick[@]}" --protocols I --hypervisor "$VMTP_OS_AZ:$host1" \
+    --hypervisor "$VMTP_OS_AZ:no-such-host"
+assert_cmp "VM in ERROR: exit 1" "$(cat "$tmp/err.rc")" == 1
+for g in 2 4 6; do
+    assert_cmp "VM in ERROR: row $g.3 FAILED with Nova's fault" \
+        "$(grep -c "^| $g\.3 .*| FAILED .*ERROR" "$tmp/err.out")" == 1
+done
+for g in 1 3 5; do
+    assert_cmp "VM in ERROR: row $g.3 still PASSED" "$(grep -c "^| $g\.3 .*| PASSED " "$tmp/err.out")" == 1
+done
+assert_cmp "VM in ERROR: the fault is in the log" "$(grep -ciE 'went to ERROR: .*(no valid host|host)' "$tmp/err.err")" '>=' 1
+check_no_leak "after a VM in ERROR"
+
+# --- two runs at once in one project ---------------------------------------------------------------------------------
+start_vmtp conc1 -r "$base/openrc" "${quick[@]}" --protocols TI
+p1=$PID
+start_vmtp conc2 -r "$base/openrc" "${quick[@]}" --protocols TI
+p2=$PID
+ns_wait_bounded "$p1" 400
+rc1=$?
+ns_wait_bounded "$p2" 400
+rc2=$?
+record_run conc1
+record_run conc2
+assert_cmp "concurrent run 1: exit 0" "$rc1" == 0
+assert_cmp "concurrent run 2: exit 0" "$rc2" == 0
+assert_cmp "concurrent run 1: 12 rows PASSED" "$(rows_passed conc1)" == 12
+assert_cmp "concurrent run 2: 12 rows PASSED" "$(rows_passed conc2)" == 12
+check_no_leak "after two concurrent runs"
+
+# --- an application credential from clouds.yaml ----------------------------------------------------------------------
+demo_tok=$(os_token demo demo demo)
+ac=$(os_api "$demo_tok" POST "$OS_KEYSTONE/users/$demo_user/application_credentials" \
+    '{"application_credential": {"name": "vmtp-test-ac", "secret": "ac-secret-1"}}' | jq -r .application_credential.id)
+cat >"$tmp/clouds.yaml" <<EOF
+clouds:
+  ac:
+    auth_type: v3applicationcredential
+    auth:
+      auth_url: http://127.0.0.1:5000/v3
+      application_credential_id: "$ac"
+      application_credential_secret: ac-secret-1
+    region_name: RegionOne
+EOF
+OS_CLIENT_CONFIG_FILE=$tmp/clouds.yaml run_vmtp appcred --os-cloud ac "${quick[@]}" --protocols I --same-network-only
+os_api "$demo_tok" DELETE "$OS_KEYSTONE/users/$demo_user/application_credentials/$ac" >/dev/null
+assert_cmp "application credential: exit 0" "$(cat "$tmp/appcred.rc")" == 0
+(($(cat "$tmp/appcred.rc") == 0)) || tail -n 20 "$tmp/appcred.err"
+# where Nova put the three VMs decides which of rows 1.3 and 2.3 can run (the other is SKIPPED): not forced
+assert_cmp "application credential: rows PASSED" "$(rows_passed appcred)" '>=' 1
+assert_cmp "application credential: no row FAILED" "$(grep -c '| FAILED ' "$tmp/appcred.out")" == 0
+assert_cmp "application credential: placement by hostId (not admin)" \
+    "$(grep -c 'not admin, so Nova places the VMs' "$tmp/appcred.err")" == 1
+check_no_leak "after the application-credential run"
+
+finish
