@@ -177,6 +177,10 @@ static int s_attempt(os_http_t *h, const os_http_req_t *req, os_http_resp_t *res
     CURL *e = h->easy;
     curl_easy_reset(e);
     os_http_resp_fini(resp);
+    if (s_intr(h->cfg.intr_fd)) { /* a signal already came: nothing new is sent (it could create something) */
+        snprintf(why, cap, "%s %s: interrupted", req->method, req->url);
+        return -EINTR;
+    }
     s_sink_t sink = {.resp = resp, .easy = e};
     struct curl_slist *hdrs = NULL;
     FILE *up = NULL;
