@@ -159,7 +159,13 @@ int os_cloud_cleanup(os_cloud_t *cc, os_cleanup_stats_t *st)
         if (e.id[0]) {
             snprintf(ids[0], OS_ID_MAX, "%s", e.id);
         } else {
+            /* a request cut by a crash may still be in the service's hands: look again before
+             * deciding that it created nothing */
             m = s_lookup(cc, e.kind, e.name, ids, 8, why, sizeof why);
+            for (int again = 0; m == 0 && again < 2; again++) {
+                poll(NULL, 0, 2000);
+                m = s_lookup(cc, e.kind, e.name, ids, 8, why, sizeof why);
+            }
             if (m < 0) {
                 LOG_ERROR("cleanup: cannot look for %s %s: %s", os_res_kind_name(e.kind), e.name, why);
                 st->failed++;

@@ -81,10 +81,30 @@ static void s_copy(char *dst, size_t cap, const char *src)
     snprintf(dst, cap, "%s", src ? src : "");
 }
 
-int os_token_parse(const char *body, size_t len, const char *interface, const char *region, os_token_t *t,
+/* True when name is one of the ", "-separated words of list. */
+static bool s_listed(const char *list, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = list; *p;) {
+        const char *end = strstr(p, ", ");
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len == n && !strncmp(p, name, n))
+            return true;
+        if (!end)
+            break;
+        p = end + 2;
+    }
+    return false;
+}
+
+int os_token_parse(const char *body, size_t len, const char *interface, const char *region, os_token_t *out,
                    char *why, size_t cap)
 {
-    memset(t, 0, sizeof *t);
+    os_token_t *t = calloc(1, sizeof *t); /* out is untouched on failure */
+    if (!t) {
+        snprintf(why, cap, "out of memory");
+        return -ENOMEM;
+    }
     json_error_t jerr;
     json_t *root = json_loadb(body, len, 0, &jerr);
     json_t *tok = json_object_get(root, "token");
@@ -121,7 +141,7 @@ int os_token_parse(const char *body, size_t len, const char *interface, const ch
             const char *reg = s_str(ep, "region_id");
             if (!reg)
                 reg = s_str(ep, "region");
-            if (reg && ro < sizeof t->regions_seen && !strstr(t->regions_seen, reg))
+            if (reg && ro < sizeof t->regions_seen && !s_listed(t->regions_seen, reg))
                 ro += (size_t)snprintf(t->regions_seen + ro, sizeof t->regions_seen - ro, "%s%s", ro ? ", " : "", reg);
             if (!itf || !url || strcmp(itf, interface) != 0)
                 continue;
@@ -144,6 +164,9 @@ int os_token_parse(const char *body, size_t len, const char *interface, const ch
     }
 out:
     json_decref(root);
+    if (rc == 0)
+        *out = *t;
+    free(t);
     return rc;
 }
 

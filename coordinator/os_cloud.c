@@ -216,6 +216,15 @@ static int s_ledger_fail(int rc, char *why, size_t cap)
     return rc;
 }
 
+/* A create request refused with -EINTR was never sent (os_http sends nothing once a signal came):
+ * its intent is void at once, so the cleanup need not look for it. */
+static int s_unsent(os_cloud_t *cc, os_res_kind_t kind, const char *name, int rc)
+{
+    if (rc == -EINTR)
+        os_ledger_void(cc->led, kind, name);
+    return rc;
+}
+
 /* Tags a Neutron resource with the run (best effort: the name carries the run too). */
 static void s_tag(os_cloud_t *cc, const char *collection, const char *id)
 {
@@ -242,7 +251,7 @@ static int s_neutron_create(os_cloud_t *cc, os_res_kind_t kind, const char *coll
     rc = os_client_json(cc->cl, "network", "POST", path, body, OS_RETRY_NONE, &res, why, cap);
     json_decref(body);
     if (rc < 0)
-        return rc;
+        return s_unsent(cc, kind, name, rc);
     json_t *o = json_object_get(res, singular);
     const char *got = s_str(o, "id");
     if (!got || strlen(got) >= OS_ID_MAX) {
@@ -365,7 +374,7 @@ int os_create_keypair(os_cloud_t *cc, const char *name, const char *public_key, 
     rc = os_client_json(cc->cl, "compute", "POST", "/os-keypairs", body, OS_RETRY_NONE, NULL, why, cap);
     json_decref(body);
     if (rc < 0)
-        return rc;
+        return s_unsent(cc, OS_RES_KEYPAIR, name, rc);
     rc = os_ledger_created(cc->led, OS_RES_KEYPAIR, name, name, NULL);
     return rc < 0 ? s_ledger_fail(rc, why, cap) : 0;
 }
@@ -382,7 +391,7 @@ int os_create_flavor(os_cloud_t *cc, const char *name, unsigned vcpus, unsigned 
     rc = os_client_json(cc->cl, "compute", "POST", "/flavors", body, OS_RETRY_NONE, &res, why, cap);
     json_decref(body);
     if (rc < 0)
-        return rc;
+        return s_unsent(cc, OS_RES_FLAVOR, name, rc);
     const char *got = s_str(json_object_get(res, "flavor"), "id");
     s_copy(id, OS_ID_MAX, got);
     json_decref(res);
@@ -415,7 +424,7 @@ int os_create_image(os_cloud_t *cc, const char *name, const char *file, char id[
     rc = os_client_json(cc->cl, "image", "POST", "/v2/images", body, OS_RETRY_NONE, &res, why, cap);
     json_decref(body);
     if (rc < 0)
-        return rc;
+        return s_unsent(cc, OS_RES_IMAGE, name, rc);
     s_copy(id, OS_ID_MAX, s_str(res, "id"));
     json_decref(res);
     if (!id[0]) {
@@ -450,7 +459,7 @@ int os_create_server(os_cloud_t *cc, const char *name, const char *image_id, con
     rc = os_client_json(cc->cl, "compute", "POST", "/servers", body, OS_RETRY_NONE, &res, why, cap);
     json_decref(body);
     if (rc < 0)
-        return rc;
+        return s_unsent(cc, OS_RES_SERVER, name, rc);
     s_copy(id, OS_ID_MAX, s_str(json_object_get(res, "server"), "id"));
     json_decref(res);
     if (!id[0]) {
@@ -495,7 +504,7 @@ int os_wait_server(os_cloud_t *cc, const char *id, int64_t bound_ns, os_server_t
         if (!strcmp(out->status, "ACTIVE"))
             return 0;
         if (!strcmp(out->status, "ERROR")) {
-            snprintf(why, cap, "server %s went to ERROR: %s", id, out->fault[0] ? out->fault : "no fault message");
+            snprintf(why, cap, "went to ERROR: %s (server %s)", out->fault[0] ? out->fault : "no fault message", id);
             return -EIO;
         }
         if (clock_mono_ns() > end) {

@@ -74,6 +74,11 @@ static bool s_truthy(const char *v)
     return !strcasecmp(v, "1") || !strcasecmp(v, "true") || !strcasecmp(v, "yes") || !strcasecmp(v, "on");
 }
 
+static bool s_falsy(const char *v)
+{
+    return !strcasecmp(v, "0") || !strcasecmp(v, "false") || !strcasecmp(v, "no") || !strcasecmp(v, "off");
+}
+
 /* Sets the field of an OS_ variable (or of the special ones). Returns 1 when used, 0 when not an
  * OS_ name vmtp knows, -EINVAL (why) when the value cannot be taken. */
 static int s_set_env(os_creds_t *c, const char *name, const char *value, char *why, size_t cap)
@@ -101,16 +106,21 @@ static int s_set_env(os_creds_t *c, const char *name, const char *value, char *w
     return 0;
 }
 
-unsigned os_creds_from_env(os_creds_t *c)
+int os_creds_from_env(os_creds_t *c, char *why, size_t cap)
 {
     static const char *const extra[] = {"OS_INSECURE", "OS_IDENTITY_API_VERSION"};
-    unsigned used = 0;
-    char why[200];
-    for (size_t i = 0; i < sizeof s_fields / sizeof s_fields[0] + 2; i++) {
-        const char *name = i < sizeof s_fields / sizeof s_fields[0] ? s_fields[i].env : extra[i - sizeof s_fields / sizeof s_fields[0]];
+    const size_t nf = sizeof s_fields / sizeof s_fields[0];
+    int used = 0;
+    char msg[300];
+    for (size_t i = 0; i < nf + 2; i++) {
+        const char *name = i < nf ? s_fields[i].env : extra[i - nf];
         const char *v = name ? getenv(name) : NULL;
-        if (v && s_set_env(c, name, v, why, sizeof why) > 0)
-            used++;
+        if (!v)
+            continue;
+        int r = s_set_env(c, name, v, msg, sizeof msg);
+        if (r < 0)
+            return s_err(why, cap, "the environment: %s", msg);
+        used += r;
     }
     if (used)
         snprintf(c->source, sizeof c->source, "the OS_* environment");
@@ -218,6 +228,8 @@ static int s_word(const char *s, size_t n, const s_vars_t *vs, char *out, size_t
                     j++;
                     if (!s_put(out, &o, cap, s[j]))
                         return s_err(why, wcap, "value longer than %zu bytes", cap - 1);
+                } else if (s[j] == '$' && j + 1 < n && s[j + 1] == '(') {
+                    return s_err(why, wcap, "command substitution is not read (vmtp never runs the file)");
                 } else if (s[j] == '$') {
                     size_t k = j;
                     if (!s_expand(s, n, &k, vs, out, &o, cap, &unknown))
@@ -382,7 +394,19 @@ static int s_yaml_map(yaml_document_t *doc, const yaml_node_t *m, bool auth, con
             const char *v = s_scalar(vn);
             if (!v)
                 return s_err(why, cap, "%s:%u: clouds.%s.%s: expected true or false", name, line, cloud, k);
-            c->insecure = !strcmp(k, "verify") ? !s_truthy(v) : s_truthy(v);
+            bool word = s_truthy(v) || s_falsy(v);
+            if (!strcmp(k, "verify") && !word) { /* openstacksdk: a path is the CA bundle, verification stays on */
+                if (strlen(v) >= sizeof c->cacert)
+                    return s_err(why, cap, "%s:%u: clouds.%s.verify: longer than %zu bytes", name, line, cloud,
+                                 sizeof c->cacert - 1);
+                snprintf(c->cacert, sizeof c->cacert, "%s", v);
+                c->insecure = false;
+                continue;
+            }
+            if (!word)
+                return s_err(why, cap, "%s:%u: clouds.%s.%s: expected true or false, not '%.64s'", name, line, cloud,
+                             k, v);
+            c->insecure = !strcmp(k, "verify") ? s_falsy(v) : s_truthy(v);
             continue;
         }
         if (!auth && !strcmp(k, "identity_api_version")) {
@@ -621,7 +645,9 @@ int os_creds_load(const char *rc_file, const char *cloud, bool no_env, const cha
         rc = os_creds_from_openrc(rc_file, c, why, cap);
     else if (cloud || (env_cloud && env_cloud[0]))
         rc = os_creds_from_clouds_yaml(NULL, cloud ? cloud : env_cloud, c, why, cap);
-    else if (no_env || !os_creds_from_env(c))
+    else if (!no_env && (rc = os_creds_from_env(c, why, cap)) < 0)
+        return rc;
+    else if (no_env || rc == 0)
         return s_err(why, cap, "no OpenStack credentials: give -r OPENRC, --os-cloud NAME, or OS_* variables");
     if (rc < 0)
         return rc;

@@ -43,8 +43,9 @@ int os_creds_from_openrc(const char *path, os_creds_t *c, char *why, size_t cap)
 int os_creds_from_openrc_string(const char *name, const char *text, size_t len, os_creds_t *c, char *why,
                                 size_t cap);
 
-/* OS_* variables of the environment (those set override c's). Returns how many were used. */
-unsigned os_creds_from_env(os_creds_t *c);
+/* OS_* variables of the environment (those set override c's). Returns how many were used, or
+ * -EINVAL with the variable named in why (a value too long, OS_IDENTITY_API_VERSION not 3). */
+int os_creds_from_env(os_creds_t *c, char *why, size_t cap);
 
 /* The entry `cloud` of the first clouds.yaml found: $OS_CLIENT_CONFIG_FILE, ./clouds.yaml,
  * ~/.config/openstack/clouds.yaml, /etc/openstack/clouds.yaml (or exactly `path` when not NULL).

@@ -266,6 +266,7 @@ static int s_attempt(os_http_t *h, const os_http_req_t *req, os_http_resp_t *res
         goto out;
     }
     int64_t t0 = clock_mono_ns();
+    bool safe = !strcmp(req->method, "GET") || !strcmp(req->method, "HEAD");
     CURLcode done = CURLE_OK;
     bool finished = false;
     while (!finished) {
@@ -283,13 +284,17 @@ static int s_attempt(os_http_t *h, const os_http_req_t *req, os_http_resp_t *res
             }
         if (finished)
             break;
-        if (s_intr(h->cfg.intr_fd)) {
+        /* A read is cut at once; a request that may create or change something runs to its answer
+         * (bounded by its timeout), so that what it did is known and recorded: the next request
+         * then sees the signal before it sends anything. */
+        if (safe && s_intr(h->cfg.intr_fd)) {
             rc = -EINTR;
             snprintf(why, cap, "%s %s: interrupted", req->method, req->url);
             break;
         }
         struct curl_waitfd extra = {.fd = h->cfg.intr_fd, .events = CURL_WAIT_POLLIN};
-        curl_multi_poll(h->multi, h->cfg.intr_fd >= 0 ? &extra : NULL, h->cfg.intr_fd >= 0 ? 1 : 0, 200, NULL);
+        bool watch = safe && h->cfg.intr_fd >= 0;
+        curl_multi_poll(h->multi, watch ? &extra : NULL, watch ? 1 : 0, 200, NULL);
     }
     curl_multi_remove_handle(h->multi, e);
     resp->seconds = (double)(clock_mono_ns() - t0) / 1e9;
@@ -359,6 +364,25 @@ int os_http_do(os_http_t *self, const os_http_req_t *req, os_http_resp_t *resp, 
 
 /* ---- error messages ------------------------------------------------------------------------- */
 
+/* The length of the valid UTF-8 character at p (at most n bytes) when it is printable (not a C1
+ * control, not overlong, not a surrogate), else 0. */
+static size_t s_utf8_len(const unsigned char *p, size_t n)
+{
+    size_t len = p[0] >= 0xc2 && p[0] <= 0xdf ? 2 : p[0] >= 0xe0 && p[0] <= 0xef ? 3 : p[0] >= 0xf0 && p[0] <= 0xf4 ? 4 : 0;
+    if (!len || len > n)
+        return 0;
+    uint32_t cp = p[0] & (len == 2 ? 0x1f : len == 3 ? 0x0f : 0x07);
+    for (size_t k = 1; k < len; k++) {
+        if ((p[k] & 0xc0) != 0x80)
+            return 0;
+        cp = cp << 6 | (p[k] & 0x3f);
+    }
+    static const uint32_t min[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < min[len] || cp < 0xa0 || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+        return 0;
+    return len;
+}
+
 /* Printable text of s (at most n bytes): tags dropped, white space collapsed. */
 static void s_plain(const char *s, size_t n, char *out, size_t cap)
 {
@@ -387,7 +411,19 @@ static void s_plain(const char *s, size_t n, char *out, size_t cap)
             }
             continue;
         }
-        out[o++] = (ch >= 0x20 && ch < 0x7f) || ch >= 0x80 ? (char)ch : '?';
+        if (ch >= 0x80) { /* a whole, printable UTF-8 character, or '?' */
+            size_t u = s_utf8_len((const unsigned char *)s + i, n - i);
+            if (u && o + u < cap) {
+                memcpy(out + o, s + i, u);
+                o += u;
+                i += u - 1;
+            } else {
+                out[o++] = '?';
+            }
+            space = false;
+            continue;
+        }
+        out[o++] = ch >= 0x20 && ch < 0x7f ? (char)ch : '?';
         space = false;
     }
     while (o && out[o - 1] == ' ')

@@ -3,7 +3,9 @@
  * that quote the API's own message and the request that failed.
  *
  * One request at a time per os_http_t; the call returns when the answer is in, the time bound
- * passed, or the interrupt fd became readable (the run's signalfd: the caller reads it). Bodies
+ * passed, or the interrupt fd became readable (the run's signalfd: the caller reads it) — at once
+ * for GET and HEAD; any other request is not sent once it is readable, but one already sent runs
+ * to its answer, so that what it created is known and recorded. Bodies
  * are JSON text (or a file to upload); answers are kept whole up to OS_HTTP_MAX_BODY.
  */
 #ifndef VMTP_OS_HTTP_H

@@ -50,16 +50,21 @@ int os_res_kind_parse(const char *s)
 
 int os_ledger_dir(char *out, size_t cap)
 {
+    char p[PATH_MAX];
     const char *v = getenv("VMTP_STATE_DIR");
+    int n;
     if (v && v[0])
-        return (size_t)snprintf(out, cap, "%s", v) < cap ? 0 : -ENAMETOOLONG;
-    v = getenv("XDG_STATE_HOME");
-    if (v && v[0])
-        return (size_t)snprintf(out, cap, "%s/vmtp", v) < cap ? 0 : -ENAMETOOLONG;
-    v = getenv("HOME");
-    if (!v || !v[0])
+        n = snprintf(p, sizeof p, "%s", v);
+    else if ((v = getenv("XDG_STATE_HOME")) && v[0])
+        n = snprintf(p, sizeof p, "%s/vmtp", v);
+    else if ((v = getenv("HOME")) && v[0])
+        n = snprintf(p, sizeof p, "%s/.local/state/vmtp", v);
+    else
         return -ENOENT;
-    return (size_t)snprintf(out, cap, "%s/.local/state/vmtp", v) < cap ? 0 : -ENAMETOOLONG;
+    if (n < 0 || (size_t)n >= sizeof p || (size_t)n >= cap)
+        return -ENAMETOOLONG; /* out untouched */
+    memcpy(out, p, (size_t)n + 1);
+    return 0;
 }
 
 os_ledger_t *os_ledger_new_mem(void)
@@ -131,10 +136,12 @@ static int s_append_line(os_ledger_t *l, json_t *rec)
 
 static int s_add(os_ledger_t *l, os_res_kind_t kind, const char *id, const char *name, const char *parent)
 {
+    if (l->n >= S_MAX_ENTRIES)
+        return -E2BIG;
     if (l->n == l->cap) {
-        if (l->cap >= S_MAX_ENTRIES)
-            return -E2BIG;
         unsigned ncap = l->cap ? 2 * l->cap : 32;
+        if (ncap > S_MAX_ENTRIES)
+            ncap = S_MAX_ENTRIES;
         os_ledger_entry_t *e = realloc(l->e, ncap * sizeof *e);
         if (!e)
             return -ENOMEM;
@@ -339,11 +346,17 @@ os_ledger_t *os_ledger_open(const char *path, int *err, char *why, size_t cap)
         return NULL;
     }
     rc = os_ledger_parse(l, path, text, len, why, cap);
+    /* A last line without its newline is a write a crash cut short (its request was never sent:
+     * each record is fsync'd before its request): it is cut off, so that what is appended now
+     * starts on a line of its own. */
+    size_t whole = len;
+    while (whole && text[whole - 1] != '\n')
+        whole--;
     free(text);
     if (rc == 0) {
         snprintf(l->path, sizeof l->path, "%s", path);
         l->fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
-        if (l->fd < 0) {
+        if (l->fd < 0 || (whole < len && (ftruncate(l->fd, (off_t)whole) < 0 || fsync(l->fd) < 0))) {
             rc = -errno;
             snprintf(why, cap, "cannot append to %s: %s", path, strerror(errno));
         }

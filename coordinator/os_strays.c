@@ -19,11 +19,15 @@ bool os_strays_valid_run_id(const char *s)
 
 bool os_strays_run_of(const char *name, char out[8])
 {
+    char run[8];
     if (!name || strncmp(name, "vmtp-", 5) != 0 || strlen(name) < 13 || name[12] != '-')
         return false;
-    memcpy(out, name + 5, 7);
-    out[7] = 0;
-    return os_strays_valid_run_id(out);
+    memcpy(run, name + 5, 7);
+    run[7] = 0;
+    if (!os_strays_valid_run_id(run))
+        return false; /* out untouched */
+    memcpy(out, run, sizeof run);
+    return true;
 }
 
 typedef struct {

@@ -898,7 +898,7 @@ int run_inventory_cloud(const vmtp_opts_t *o, const config_t *cfg_in, const inve
         if (vm_idx[i] < 0)
             status = VMTP_EXIT_USAGE;
         else if (inv->vms[i].error[0])
-            s_host_fail(&r->hosts[vm_idx[i]], inv->vms[i].name, inv->vms[i].error);
+            s_host_fail(&r->hosts[vm_idx[i]], "boot", inv->vms[i].error);
     }
     int hs = -1, hc = -1, ext = -1;
     const char *const *host_specs = o->n_hosts ? (const char *const *)o->hosts : (const char *const *)inv->hosts;

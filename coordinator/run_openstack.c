@@ -301,7 +301,7 @@ static int s_servers(s_os_t *s, char *why, size_t cap)
             return rc;
         if (rc < 0) { /* this VM's flows FAIL with the reason; the others go on */
             snprintf(v->error, sizeof v->error, "%.511s", w);
-            LOG_ERROR("VM %s: %s", v->role, w);
+            LOG_ERROR("VM %s %s", v->role, w);
             if (i == 0) { /* without the server nothing can run */
                 snprintf(why, cap, "the server VM: %s", w);
                 return rc;
@@ -390,7 +390,8 @@ static int s_measure(s_os_t *s)
             continue;
         inventory_vm_t *iv = &inv.vms[inv.n_vms];
         char spec[400];
-        snprintf(spec, sizeof spec, "%s@%s", user, v->fip[0] ? v->fip : v->fixed_ip[0] ? v->fixed_ip : "not-booted");
+        /* a VM that did not come up is named by its role (never dialled: its host is failed first) */
+        snprintf(spec, sizeof spec, "%s@%s", user, v->fip[0] ? v->fip : v->fixed_ip[0] ? v->fixed_ip : v->role);
         iv->ssh = strdup(spec);
         snprintf(iv->name, sizeof iv->name, "%s", v->role);
         iv->server = i == 0;
