@@ -28,7 +28,7 @@
 static int s_usage(const char *what, const char *arg)
 {
     fprintf(stderr, "vmtp cleanup: %s%s%s%s\nusage: vmtp cleanup (--ledger FILE | --run-id ID | --all-stale) [-r OPENRC | --os-cloud NAME] "
-                    "[-p PASSWORD] [--no-env] [-d]\n",
+                    "[-p PASSWORD] [--no-env] [-d | -q]\n",
             arg ? "'" : "", arg ? arg : "", arg ? "': " : "", what);
     return VMTP_EXIT_USAGE;
 }
@@ -70,6 +70,7 @@ int run_cleanup(int argc, char **argv)
     const char *ledger = NULL, *run_id = NULL, *rc_file = NULL, *cloud = NULL;
     char *password = NULL;
     bool all_stale = false, no_env = false;
+    log_threshold = LOG_LEVEL_INFO; /* what was deleted is the point of the command */
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         bool has = i + 1 < argc;
@@ -91,6 +92,8 @@ int run_cleanup(int argc, char **argv)
             no_env = true;
         else if (!strcmp(a, "-d") || !strcmp(a, "--debug"))
             log_threshold = LOG_LEVEL_DEBUG;
+        else if (!strcmp(a, "-q") || !strcmp(a, "--quiet"))
+            log_threshold = LOG_LEVEL_WARN;
         else {
             free(password);
             bool needs = !has && (!strcmp(a, "--ledger") || !strcmp(a, "--run-id") || !strcmp(a, "-r") ||

@@ -4,21 +4,22 @@
 # usage: cli_errors.sh BIN_DIR
 set -u
 node="$1/vmtp-node"
+vmtp="$1/vmtp"
 fails=0 passes=0
 
-# expect_usage_error "words the message must contain" args...
+# expect_usage_error "words the message must contain" args... : vmtp-node (PROG=vmtp for vmtp)
 expect_usage_error()
 {
-    local want=$1
+    local want=$1 prog=${PROG:-$node}
     shift
     local out rc
-    out=$("$node" "$@" 2>&1 >/dev/null)
+    out=$(env -u OS_AUTH_URL -u OS_CLOUD HOME=/nonexistent "$prog" "$@" 2>&1 >/dev/null </dev/null)
     rc=$?
     if [[ $rc -ne 2 ]]; then
-        echo "FAIL: vmtp-node $* -> exit $rc (want 2): $out"
+        echo "FAIL: ${prog##*/} $* -> exit $rc (want 2): $out"
         fails=$((fails + 1))
     elif [[ $out != *"$want"* ]]; then
-        echo "FAIL: vmtp-node $* -> message '$out' lacks '$want'"
+        echo "FAIL: ${prog##*/} $* -> message '$out' lacks '$want'"
         fails=$((fails + 1))
     else
         passes=$((passes + 1))
@@ -55,6 +56,19 @@ expect_usage_error "warm-up omission must be shorter than the duration" tcp 127.
 expect_usage_error "report interval must be 0 (none) or at least 10 ms" tcp 127.0.0.1 --interval 5ms
 expect_usage_error "-4 and -6 exclude each other" tcp 127.0.0.1 -4 -6
 expect_usage_error "cannot resolve 'no.such.host.invalid'" tcp no.such.host.invalid --connect-timeout 1
+
+# vmtp's OpenStack side: `vmtp cleanup` and the keep options, refused before any cloud is contacted.
+if [[ -x $vmtp ]]; then
+    PROG=$vmtp expect_usage_error "say what to clean up: one of --ledger FILE, --run-id ID, --all-stale" cleanup
+    PROG=$vmtp expect_usage_error "'--ledger': needs a value" cleanup --ledger
+    PROG=$vmtp expect_usage_error "'--bogus': unknown argument" cleanup --bogus
+    PROG=$vmtp expect_usage_error "'XYZ': a run id is 7 hexadecimal digits" cleanup --run-id XYZ
+    PROG=$vmtp expect_usage_error "say what to clean up" cleanup --run-id 1a2b3c4 --all-stale
+    PROG=$vmtp expect_usage_error "no OpenStack credentials" cleanup --all-stale --no-env
+    PROG=$vmtp expect_usage_error "/nonexistent/rc" cleanup --all-stale -r /nonexistent/rc
+    PROG=$vmtp expect_usage_error "--keep-resources keeps cloud resources: it needs OpenStack credentials" \
+        --keep-resources --host root@198.18.0.1
+fi
 
 # Help and version succeed.
 for args in "--help" "--version" "tcp --help" "server --help"; do
