@@ -31,6 +31,7 @@ on_exit()
     local rc=$? p
     for p in "${bg_pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
     # whatever a failed check left: every run of this test is named vmtp-<id>-*
+    [[ $(count_vmtp_resources 2>/dev/null) == 0 ]] ||
     for id in $(cat "$tmp"/runs 2>/dev/null | sort -u); do
         "$vmtp" cleanup --run-id "$id" -r "$base/openrc" >/dev/null 2>&1
         "$vmtp" cleanup --run-id "$id" -r "$base/openrc-demo" >/dev/null 2>&1
@@ -98,22 +99,23 @@ wait_log()
     return 1
 }
 
-# count_vmtp_resources : how many resources named vmtp-* (FIPs: described) exist in any project, and key pairs of
-# admin and demo, flavors and images.
+# count_vmtp_resources : how many resources named after a vmtp run (vmtp-RUN-*, RUN 7 hex digits; FIPs by their
+# description) exist in any project: networks, subnets, routers, security groups, floating IPs, servers, key pairs
+# of admin and demo, flavors, images. (The harness's own vmtp-harness-* flavor and image are not a run's.)
 count_vmtp_resources()
 {
     local n=0 c url
     for c in networks subnets routers security-groups; do
         url="$OS_NEUTRON/$c"
-        n=$((n + $(os_api "$admin_tok" GET "$url" | jq --arg c "${c//-/_}" '[.[$c][] | select(.name | startswith("vmtp-"))] | length')))
+        n=$((n + $(os_api "$admin_tok" GET "$url" | jq --arg c "${c//-/_}" '[.[$c][] | select(.name | test("^vmtp-[0-9a-f]{7}-"))] | length')))
     done
-    n=$((n + $(os_api "$admin_tok" GET "$OS_NEUTRON/floatingips" | jq '[.floatingips[] | select((.description // "") | startswith("vmtp-"))] | length')))
-    n=$((n + $(os_api "$admin_tok" GET "$OS_NOVA/servers?all_tenants=1" | jq '[.servers[] | select(.name | startswith("vmtp-"))] | length')))
+    n=$((n + $(os_api "$admin_tok" GET "$OS_NEUTRON/floatingips" | jq '[.floatingips[] | select((.description // "") | test("^vmtp-[0-9a-f]{7}-"))] | length')))
+    n=$((n + $(os_api "$admin_tok" GET "$OS_NOVA/servers?all_tenants=1" | jq '[.servers[] | select(.name | test("^vmtp-[0-9a-f]{7}-"))] | length')))
     for u in "" "?user_id=$demo_user"; do
-        n=$((n + $(os_api "$admin_tok" GET "$OS_NOVA/os-keypairs$u" | jq '[.keypairs[] | select(.keypair.name | startswith("vmtp-"))] | length')))
+        n=$((n + $(os_api "$admin_tok" GET "$OS_NOVA/os-keypairs$u" | jq '[.keypairs[] | select(.keypair.name | test("^vmtp-[0-9a-f]{7}-"))] | length')))
     done
-    n=$((n + $(os_api "$admin_tok" GET "$OS_NOVA/flavors?is_public=None" | jq '[.flavors[] | select(.name | startswith("vmtp-"))] | length')))
-    n=$((n + $(os_api "$admin_tok" GET "$OS_GLANCE/images" | jq '[.images[] | select(.name | startswith("vmtp-"))] | length')))
+    n=$((n + $(os_api "$admin_tok" GET "$OS_NOVA/flavors?is_public=None" | jq '[.flavors[] | select(.name | test("^vmtp-[0-9a-f]{7}-"))] | length')))
+    n=$((n + $(os_api "$admin_tok" GET "$OS_GLANCE/images" | jq '[.images[] | select(.name | test("^vmtp-[0-9a-f]{7}-"))] | length')))
     echo "$n"
 }
 
