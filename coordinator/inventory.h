@@ -47,6 +47,8 @@ typedef struct {
     char *external_host;    /* (owned) or NULL */
     char *private_key_file; /* (owned) or NULL */
     char *known_hosts;      /* (owned) or NULL */
+    bool accept_new_keys;   /* the VMs' host keys are new (an OpenStack run's own VMs): accept and record them
+                               (set by the program, never by the file) */
 } inventory_t;
 
 /* Loads and validates the file. Returns 0, or -errno / -EINVAL with "FILE:LINE: ..." in why;

@@ -77,6 +77,11 @@ typedef struct {
     ssh_cfg_t scfg;     /* how every session is made */
     char key_buf[4200]; /* scfg's private key path */
     char kh_buf[4200];  /* scfg's known_hosts path */
+    const config_t *native_cfg; /* the SSH settings of native and external hosts (an OpenStack run's VMs have
+                                   their own key and known_hosts), not owned */
+    ssh_cfg_t scfg_native;      /* sessions to those hosts */
+    char nkey_buf[4200];
+    char nkh_buf[4200];
     const summary_cloud_t *cloud; /* an OpenStack run's facts for the JSON (not owned), or NULL */
 } s_run_t;
 
@@ -287,6 +292,9 @@ static int s_add_host(s_run_t *r, const char *spec, const char *opt, const inven
     return (int)r->n_hosts++;
 }
 
+/* The SSH settings of host h: a VM's, or a native or external host's. */
+static const ssh_cfg_t *s_scfg(const s_run_t *r, const s_host_t *h) { return h->vm ? &r->scfg : &r->scfg_native; }
+
 static int s_setup(s_run_t *r)
 {
     char node_bin[PATH_MAX];
@@ -304,9 +312,16 @@ static int s_setup(s_run_t *r)
         .private_key = s_expand(r->cfg->private_key_file, r->key_buf, sizeof r->key_buf),
         .connect_timeout_ns = (int64_t)r->cfg->ssh_connect_timeout * VMTP_NS_PER_S,
     };
+    const config_t *nc = r->native_cfg ? r->native_cfg : r->cfg;
+    r->scfg_native = (ssh_cfg_t){
+        .known_hosts = s_expand(nc->known_hosts, r->nkh_buf, sizeof r->nkh_buf),
+        .hostkey_policy = nc->accept_new_host_keys ? SSH_HOSTKEY_ACCEPT_NEW : SSH_HOSTKEY_STRICT,
+        .private_key = s_expand(nc->private_key_file, r->nkey_buf, sizeof r->nkey_buf),
+        .connect_timeout_ns = (int64_t)nc->ssh_connect_timeout * VMTP_NS_PER_S,
+    };
     for (unsigned i = 0; i < r->n_hosts; i++) {
         int err = 0;
-        r->hosts[i].ssh = ssh_new(&r->hosts[i].target, &r->scfg, &err);
+        r->hosts[i].ssh = ssh_new(&r->hosts[i].target, s_scfg(r, &r->hosts[i]), &err);
         if (!r->hosts[i].ssh)
             s_host_fail(&r->hosts[i], "ssh", strerror(-err));
     }
@@ -498,7 +513,7 @@ static void s_cleanup_broken(s_run_t *r, int64_t end)
         snprintf(dirs[i], sizeof dirs[i], "%s", d);
         ssh_destroy(&h->ssh);
         int err = 0;
-        h->ssh = ssh_new(&h->target, &r->scfg, &err);
+        h->ssh = ssh_new(&h->target, s_scfg(r, h), &err);
         if (h->ssh && ssh_connect(h->ssh) == 0)
             any = true;
     }
@@ -882,11 +897,16 @@ int run_inventory_cloud(const vmtp_opts_t *o, const config_t *cfg_in, const inve
         return VMTP_EXIT_INTERNAL;
     }
     r->cloud = cloud;
+    /* An inventory's key and known_hosts are for all its endpoints; an OpenStack run's only for its
+     * VMs (--host and --external-host keep the configuration's). */
+    r->native_cfg = cloud ? cfg_in : NULL;
     *cfg = *cfg_in; /* shallow: strings stay the caller's, only these two are replaced */
     if (inv->private_key_file)
         cfg->private_key_file = inv->private_key_file;
     if (inv->known_hosts)
         cfg->known_hosts = inv->known_hosts;
+    if (inv->accept_new_keys)
+        cfg->accept_new_host_keys = true;
     char why[400];
     int status = VMTP_EXIT_OK;
     int vm_idx[INVENTORY_MAX_VMS];

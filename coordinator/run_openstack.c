@@ -416,8 +416,8 @@ static int s_measure(s_os_t *s)
     inv.server = 0;
     inv.private_key_file = s->key_path[0] ? strdup(s->key_path) : NULL;
     inv.known_hosts = strdup(s->known_hosts);
+    inv.accept_new_keys = true; /* new VMs, new host keys: recorded in this run's own known_hosts */
     config_t cfg = *s->cfg;
-    cfg.accept_new_host_keys = true; /* new VMs, new host keys: recorded in this run's own known_hosts */
     cfg.control_port = s->control_port;
     const os_token_t *t = os_client_token(s->cl);
     summary_cloud_t cloud = {.auth_url = os_client_creds(s->cl)->auth_url,
