@@ -125,9 +125,30 @@ check_no_leak()
 {
     local what=$1
     assert_cmp "$what: no vmtp resource left in the cloud" "$(count_vmtp_resources)" == 0
+    assert_cmp "$what: no port left (as many as before the runs)" "$(count_ports)" == "$ports_before"
+    # a router vmtp reused (not its own) keeps its namespace while it exists; the L3 agent removes a deleted
+    # router's namespace a moment after the API answered
+    local want=$((qrouters_before + ${2:-0})) i
+    for ((i = 0; i < 300; i++)); do
+        (($(count_qrouters) == want)) && break
+        sleep 0.1
+    done
+    assert_cmp "$what: no router namespace left on the compute hosts" "$(count_qrouters)" == "$want"
     assert_cmp "$what: no VM namespace left on the host" \
         "$(ip netns list | awk '{ print $1 }' | grep -c "^$VMTP_OS_VM_NS_PREFIX")" == 0
     assert_cmp "$what: no ledger left" "$(ls "$VMTP_STATE_DIR"/ledger-*.jsonl 2>/dev/null | wc -l)" == 0
+}
+
+# count_ports : every Neutron port of every project (a server's, a router's, a floating IP's).
+count_ports()
+{
+    os_api "$admin_tok" GET "$OS_NEUTRON/ports?fields=id" | jq '.ports | length'
+}
+
+# count_qrouters : router namespaces the L3 agent keeps (in its own folder, not the machine's /run/netns).
+count_qrouters()
+{
+    find "$VMTP_OS_BASE/netns" -maxdepth 2 -name 'qrouter-*' 2>/dev/null | wc -l
 }
 
 # rows_passed NAME : "Passed Scenarios" of run NAME.
@@ -136,14 +157,42 @@ rows_passed()
     awk '/^Passed Scenarios:/ { print $3 }' "$tmp/$1.out"
 }
 
+ports_before=$(count_ports)
+qrouters_before=$(count_qrouters)
 check_no_leak "before the runs"
 
+# A native host for rows 7.x and 8.x: an sshd of this test in the root namespace, on the harness's external
+# address (floating IPs are on-link there), with its own key and known_hosts — the VMs get the run's own.
+ext_addr=${VMTP_OS_EXT_CIDR%.0/24}.1
+ssh-keygen -q -t ed25519 -N '' -f "$tmp/hostkey" </dev/null
+ssh-keygen -q -t ed25519 -N '' -f "$tmp/userkey" </dev/null
+cp "$tmp/userkey.pub" "$tmp/authorized_keys"
+cat >"$tmp/sshd_config" <<EOF
+ListenAddress $ext_addr:2222
+HostKey $tmp/hostkey
+AuthorizedKeysFile $tmp/authorized_keys
+PidFile $tmp/sshd.pid
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+Subsystem sftp internal-sftp
+EOF
+mkdir -p /run/sshd
+/usr/sbin/sshd -D -e -f "$tmp/sshd_config" 2>"$tmp/sshd.log" &
+bg_pids+=("$!")
+echo "[$ext_addr]:2222 $(cut -d' ' -f1-2 "$tmp/hostkey.pub")" >"$tmp/known_hosts"
+native=(--host "ssh://root@$ext_addr:2222" --external-host "ssh://root@$ext_addr:2222" --known-hosts "$tmp/known_hosts"
+    --set private_key_file="$tmp/userkey")
+
 # --- a normal run, all protocols --------------------------------------------------------------------------------
-run_vmtp full -r "$base/openrc" "${quick[@]}" --json "$tmp/full.json" --test-description "harness cloud"
+run_vmtp full -r "$base/openrc" "${quick[@]}" "${native[@]}" --json "$tmp/full.json" --test-description "harness cloud"
 assert_cmp "full run: exit 0" "$(cat "$tmp/full.rc")" == 0
 (($(cat "$tmp/full.rc") == 0)) || { tail -n 30 "$tmp/full.err"; cat "$tmp/full.out"; }
-assert_cmp "full run: 18 rows PASSED (1.x-6.x)" "$(rows_passed full)" == 18
-for g in 1 2 3 4 5 6; do
+assert_cmp "full run: 23 rows PASSED (1.x-6.x, 7.x with --host, 8.x with --external-host)" "$(rows_passed full)" == 23
+assert_cmp "8.1 and 8.2 PASSED" "$(grep -c '^| 8\.[12] .*| PASSED ' "$tmp/full.out")" == 2
+for g in 1 2 3 4 5 6 7; do
     for p in 1 2 3; do
         assert_cmp "row $g.$p PASSED" "$(grep -c "^| $g\.$p .*| PASSED " "$tmp/full.out")" == 1
     done
@@ -182,7 +231,7 @@ check_no_leak "after the bad password"
 interrupt()
 {
     local name=$1 sig=$2 re=$3 what=$4 want=$5 rc
-    start_vmtp "$name" -r "$base/openrc" "${quick[@]}" --protocols TU
+    start_vmtp "$name" -r "$base/openrc" "${quick[@]}" --protocols TU --same-network-only
     if wait_log "$name" "$re"; then
         kill -s "$sig" "$PID"
     fi
@@ -202,13 +251,13 @@ assert_cmp "SIGINT while the VMs boot: it said so" \
 interrupt int_flow INT 'flow 1: ' "while a flow runs" 130
 interrupt term_flow TERM 'flow 2: ' "while a flow runs" 143
 
-start_vmtp kill9 -r "$base/openrc" "${quick[@]}" --protocols T
+start_vmtp kill9 -r "$base/openrc" "${quick[@]}" --protocols T --same-network-only
 wait_log kill9 'flow 1: ' && kill -KILL "$PID"
 ns_wait_bounded "$PID" 30
 record_run kill9
 ledger=$(ls "$VMTP_STATE_DIR"/ledger-*.jsonl 2>/dev/null | head -n 1)
 assert_cmp "kill -9: the ledger stays" "${#ledger}" '>' 0
-assert_cmp "kill -9: resources left to clean up" "$(count_vmtp_resources)" '>' 10
+assert_cmp "kill -9: resources left to clean up" "$(count_vmtp_resources)" '>' 8
 run_id=$(awk '{ print $3 }' <<<"$(grep -o 'OpenStack run [0-9a-f]*' "$tmp/kill9.err" | head -n 1)")
 timeout 300 "$vmtp" cleanup --ledger "$ledger" -r "$base/openrc" >"$tmp/cl1.out" 2>&1
 assert_cmp "vmtp cleanup --ledger: exit 0" "$?" == 0
@@ -242,9 +291,9 @@ assert_cmp "VM in ERROR: the fault is in the log" "$(grep -ciE 'went to ERROR: .
 check_no_leak "after a VM in ERROR"
 
 # --- two runs at once in one project ---------------------------------------------------------------------------------
-start_vmtp conc1 -r "$base/openrc" "${quick[@]}" --protocols TI
+start_vmtp conc1 -r "$base/openrc" "${quick[@]}" --protocols TI --same-network-only
 p1=$PID
-start_vmtp conc2 -r "$base/openrc" "${quick[@]}" --protocols TI
+start_vmtp conc2 -r "$base/openrc" "${quick[@]}" --protocols TI --same-network-only
 p2=$PID
 ns_wait_bounded "$p1" 400
 rc1=$?
@@ -254,8 +303,8 @@ record_run conc1
 record_run conc2
 assert_cmp "concurrent run 1: exit 0" "$rc1" == 0
 assert_cmp "concurrent run 2: exit 0" "$rc2" == 0
-assert_cmp "concurrent run 1: 12 rows PASSED" "$(rows_passed conc1)" == 12
-assert_cmp "concurrent run 2: 12 rows PASSED" "$(rows_passed conc2)" == 12
+assert_cmp "concurrent run 1: 4 rows PASSED (1.x, 2.x: TCP and ICMP)" "$(rows_passed conc1)" == 4
+assert_cmp "concurrent run 2: 4 rows PASSED (1.x, 2.x: TCP and ICMP)" "$(rows_passed conc2)" == 4
 check_no_leak "after two concurrent runs"
 
 # --- an application credential from clouds.yaml ----------------------------------------------------------------------
@@ -282,5 +331,52 @@ assert_cmp "application credential: no row FAILED" "$(grep -c '| FAILED ' "$tmp/
 assert_cmp "application credential: placement by hostId (not admin)" \
     "$(grep -c 'not admin, so Nova places the VMs' "$tmp/appcred.err")" == 1
 check_no_leak "after the application-credential run"
+
+# --- an image uploaded from an http:// URL, a flavor created, a reused router, --keep-resources, --all-stale ----
+mkdir -p "$tmp/www"
+head -c 65536 /dev/urandom >"$tmp/www/img.raw"
+python3 -m http.server --bind 127.0.0.1 0 --directory "$tmp/www" >"$tmp/http.log" 2>&1 &
+http_pid=$!
+bg_pids+=("$http_pid")
+port=
+for _ in $(seq 1 100); do
+    port=$(ss -Hltnp "sport > :1024" 2>/dev/null | awk -v p="pid=$http_pid," 'index($0, p) { split($4, a, ":"); print a[2]; exit }')
+    [[ -n $port ]] && break
+    sleep 0.1
+done
+router_id=$(os_api "$admin_tok" POST "$OS_NEUTRON/routers" '{"router": {"name": "vmtp-test-reused-router"}}' |
+    jq -r .router.id)
+cat >"$tmp/up.yaml" <<EOF
+image_name: vmtp-test-uploaded-$$
+vm_image_url: http://127.0.0.1:$port/img.raw
+flavor_type: vmtp-test-no-such-flavor-$$
+router_name: vmtp-test-reused-router
+EOF
+run_vmtp keep -r "$base/openrc" "${quick[@]}" -c "$tmp/up.yaml" --protocols I --same-network-only \
+    --delete-image-after-run --keep-resources
+kill "$http_pid" 2>/dev/null
+assert_cmp "upload run: exit 0" "$(cat "$tmp/keep.rc")" == 0
+(($(cat "$tmp/keep.rc") == 0)) || tail -n 20 "$tmp/keep.err"
+assert_cmp "upload run: the image came over http" "$(grep -c 'GET /img.raw HTTP/1.1" 200' "$tmp/http.log")" == 1
+assert_cmp "upload run: a flavor was created" "$(grep -c "flavor 'vmtp-test-no-such-flavor-$$' is not in the cloud: creating" "$tmp/keep.err")" == 1
+assert_cmp "upload run: the router was reused" "$(grep -c 'reusing router vmtp-test-reused-router' "$tmp/keep.err")" == 1
+assert_cmp "--keep-resources: the cleanup command is printed" "$(grep -c 'the resources are kept; remove them with: vmtp cleanup --ledger' "$tmp/keep.err")" == 1
+assert_cmp "--keep-resources: the VMs are still there" "$(count_vmtp_resources)" '>' 5
+assert_cmp "--keep-resources: the uploaded image is there" \
+    "$(os_api "$admin_tok" GET "$OS_GLANCE/images?name=vmtp-test-uploaded-$$" | jq '.images | length')" == 1
+timeout 300 "$vmtp" cleanup --all-stale -r "$base/openrc" >"$tmp/stale.out" 2>&1
+assert_cmp "vmtp cleanup --all-stale: exit 0" "$?" == 0
+check_no_leak "after --keep-resources and vmtp cleanup --all-stale" 1
+assert_cmp "the uploaded image went with the run (--delete-image-after-run)" \
+    "$(os_api "$admin_tok" GET "$OS_GLANCE/images?name=vmtp-test-uploaded-$$" | jq '.images | length')" == 0
+assert_cmp "the reused router stays, without the run's interfaces" \
+    "$(os_api "$admin_tok" GET "$OS_NEUTRON/ports?device_id=$router_id" | jq '.ports | length')" == 0
+os_api "$admin_tok" DELETE "$OS_NEUTRON/routers/$router_id" >/dev/null
+assert_cmp "the reused router was not deleted by vmtp" "$?" == 0
+for _ in $(seq 1 300); do
+    (($(count_qrouters) == qrouters_before)) && break
+    sleep 0.1
+done
+assert_cmp "its namespace goes with it" "$(count_qrouters)" == "$qrouters_before"
 
 finish
