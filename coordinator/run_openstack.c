@@ -434,10 +434,27 @@ static int s_measure(s_os_t *s)
 
 /* --- the run ------------------------------------------------------------------------------------- */
 
+/* VMTP settings this run does not act on yet: said, not silently ignored. */
+static void s_warn_unused(const s_os_t *s)
+{
+    const config_t *c = s->cfg;
+    if (c->ipv6_mode[0])
+        LOG_WARN("ipv6_mode=%s is not used: the run's subnets are IPv4 only", c->ipv6_mode);
+    if (c->config_drive)
+        LOG_WARN("config_drive / --use-config-drive is not used: the VMs are reached over SSH only");
+    if (c->user_data_file)
+        LOG_WARN("user_data_file is not used: vmtp starts its agent over SSH, not through user data");
+    if (c->reuse_existing_vm)
+        LOG_WARN("reuse_existing_vm is not used: describe existing VMs with --inventory instead");
+    if (s->o->vnic_type && strcmp(s->o->vnic_type, "normal") != 0)
+        LOG_WARN("--vnic-type %s is not used: the VMs get normal ports", s->o->vnic_type);
+}
+
 static int s_provision(s_os_t *s)
 {
     char why[1500];
     int rc;
+    s_warn_unused(s);
     if ((rc = s_placement(s, why, sizeof why)) < 0)
         return s_step_failed(s, rc, "finding the compute hosts", why);
     if ((rc = s_image_flavor_key(s, why, sizeof why)) < 0)
