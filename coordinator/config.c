@@ -401,19 +401,10 @@ static const char *s_node_kind(const yaml_node_t *n)
 
 int config_load_string(config_t *c, const char *name, const char *text, size_t len, char *why, size_t cap)
 {
-    yaml_parser_t parser;
     yaml_document_t doc;
-    if (!yaml_parser_initialize(&parser))
-        return -ENOMEM;
-    yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
-    if (!yaml_parser_load(&parser, &doc)) {
-        snprintf(why, cap, "%s:%zu:%zu: not valid YAML: %s%s%s", name, parser.problem_mark.line + 1,
-                 parser.problem_mark.column + 1, parser.problem ? parser.problem : "syntax error",
-                 parser.context ? " " : "", parser.context ? parser.context : "");
-        yaml_parser_delete(&parser);
-        return -EINVAL;
-    }
-    int rc = 0;
+    int rc = text_yaml_load(name, text, len, &doc, why, cap);
+    if (rc < 0)
+        return rc;
     yaml_node_t *root = yaml_document_get_root_node(&doc);
     if (!root) /* an empty file changes nothing */
         goto out;
@@ -490,7 +481,6 @@ int config_load_string(config_t *c, const char *name, const char *text, size_t l
     }
 out:
     yaml_document_delete(&doc);
-    yaml_parser_delete(&parser);
     return rc;
 }
 

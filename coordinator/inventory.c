@@ -244,21 +244,13 @@ int inventory_load_string(const char *name, const char *text, size_t len, invent
 {
     memset(inv, 0, sizeof *inv);
     inv->server = -1;
-    yaml_parser_t parser;
     yaml_document_t doc;
-    if (!yaml_parser_initialize(&parser))
-        return -ENOMEM;
-    yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
-    if (!yaml_parser_load(&parser, &doc)) {
-        snprintf(why, cap, "%s:%zu:%zu: not valid YAML: %s", name, parser.problem_mark.line + 1,
-                 parser.problem_mark.column + 1, parser.problem ? parser.problem : "syntax error");
-        yaml_parser_delete(&parser);
-        return -EINVAL;
-    }
+    int rc = text_yaml_load(name, text, len, &doc, why, cap);
+    if (rc < 0)
+        return rc;
     s_ctx_t x = {.doc = &doc, .file = name, .why = why, .cap = cap};
-    int rc = s_top(&x, yaml_document_get_root_node(&doc), inv);
+    rc = s_top(&x, yaml_document_get_root_node(&doc), inv);
     yaml_document_delete(&doc);
-    yaml_parser_delete(&parser);
     return rc;
 }
 

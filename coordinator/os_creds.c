@@ -446,19 +446,10 @@ static int s_yaml_map(yaml_document_t *doc, const yaml_node_t *m, bool auth, con
 int os_creds_from_clouds_yaml_string(const char *name, const char *text, size_t len, const char *cloud,
                                      os_creds_t *c, char *why, size_t cap)
 {
-    yaml_parser_t parser;
     yaml_document_t doc;
-    if (!yaml_parser_initialize(&parser))
-        return -ENOMEM;
-    yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
-    if (!yaml_parser_load(&parser, &doc)) {
-        int rc = s_err(why, cap, "%s:%zu: %s", name, parser.problem_mark.line + 1,
-                       parser.problem ? parser.problem : "not YAML");
-        yaml_parser_delete(&parser);
+    int rc = text_yaml_load(name, text, len, &doc, why, cap);
+    if (rc < 0)
         return rc;
-    }
-    yaml_parser_delete(&parser);
-    int rc = 0;
     yaml_node_t *root = yaml_document_get_root_node(&doc);
     yaml_node_t *clouds = s_map_get(&doc, root, "clouds");
     if (!clouds || clouds->type != YAML_MAPPING_NODE) {

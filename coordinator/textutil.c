@@ -80,3 +80,20 @@ int text_read_file(const char *path, size_t max, const char *what, char **out, s
     *len = n;
     return 0;
 }
+
+int text_yaml_load(const char *name, const char *text, size_t len, yaml_document_t *doc, char *why, size_t cap)
+{
+    yaml_parser_t parser;
+    if (!yaml_parser_initialize(&parser))
+        return -ENOMEM;
+    yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+    int rc = 0;
+    if (!yaml_parser_load(&parser, doc)) {
+        snprintf(why, cap, "%s:%zu:%zu: not valid YAML: %s%s%s", name, parser.problem_mark.line + 1,
+                 parser.problem_mark.column + 1, parser.problem ? parser.problem : "syntax error",
+                 parser.context ? " " : "", parser.context ? parser.context : "");
+        rc = -EINVAL;
+    }
+    yaml_parser_delete(&parser);
+    return rc;
+}

@@ -3,6 +3,7 @@
 #define VMTP_TEXTUTIL_H
 
 #include <stddef.h>
+#include <yaml.h>
 
 /* Levenshtein distance of two short strings (99 when either is longer than 63 bytes). */
 unsigned text_distance(const char *a, const char *b);
@@ -15,5 +16,9 @@ const char *text_closest(const char *s, const char *const *names, size_t n, unsi
  * what names the file's kind in messages ("config file", "inventory"). Returns 0, or -errno with a
  * sentence in why (-EFBIG when larger than max). The caller wipes (if it may hold secrets) and frees *out. */
 int text_read_file(const char *path, size_t max, const char *what, char **out, size_t *len, char *why, size_t cap);
+
+/* Parses YAML text into *doc (yaml_document_delete it). Returns 0, -ENOMEM, or -EINVAL with
+ * "NAME:LINE:COLUMN: not valid YAML: problem context" in why. */
+int text_yaml_load(const char *name, const char *text, size_t len, yaml_document_t *doc, char *why, size_t cap);
 
 #endif

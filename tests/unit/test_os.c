@@ -310,7 +310,7 @@ static void t_clouds_yaml(void)
           "verify: /path is the CA bundle, verification on: rc %d insecure %d cacert '%s'", rc, c.insecure, c.cacert);
 
     s_yaml_bad("clouds:\n  c:\n    a: b: c\n", "c", -EINVAL,
-               "clouds.yaml:3: mapping values are not allowed in this context");
+               "clouds.yaml:3:9: not valid YAML: mapping values are not allowed in this context");
     s_yaml_bad("clouds: [c]\n", "c", -EINVAL, "clouds.yaml: no clouds: mapping");
     s_yaml_bad("", "c", -EINVAL, "clouds.yaml: no clouds: mapping");
     s_yaml_bad("clouds:\n  c:\n    auth:\n      username: [a]\n", "c", -EINVAL,
