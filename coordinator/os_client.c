@@ -385,6 +385,19 @@ int os_client_json(os_client_t *self, const char *type, const char *method, cons
     return -EIO;
 }
 
+/* A file transfer (its body is a file, not JSON): any non-2xx answer is an error described in why. */
+static int s_transfer(os_client_t *self, const os_http_req_t *req, char *why, size_t cap)
+{
+    os_http_resp_t resp;
+    int rc = os_http_do(self->http, req, &resp, why, cap);
+    if (rc == 0 && resp.status / 100 != 2) {
+        os_http_describe(req, &resp, why, cap);
+        rc = -EIO;
+    }
+    os_http_resp_fini(&resp);
+    return rc;
+}
+
 int os_client_upload(os_client_t *self, const char *type, const char *path, const char *file, char *why, size_t cap)
 {
     const char *base = os_client_endpoint(self, type);
@@ -396,26 +409,13 @@ int os_client_upload(os_client_t *self, const char *type, const char *path, cons
     snprintf(url, sizeof url, "%s%s", base, path);
     os_http_req_t req = {.method = "PUT", .url = url, .token = self->token, .upload_file = file,
                          .timeout_ns = 3600LL * 1000000000LL, .attempts = 1};
-    os_http_resp_t resp;
-    int rc = os_http_do(self->http, &req, &resp, why, cap);
-    if (rc == 0 && resp.status / 100 != 2) {
-        os_http_describe(&req, &resp, why, cap);
-        rc = -EIO;
-    }
-    os_http_resp_fini(&resp);
-    return rc;
+    return s_transfer(self, &req, why, cap);
 }
 
 int os_client_download(os_client_t *self, const char *url, const char *file, char *why, size_t cap)
 {
     os_http_req_t req = {.method = "GET", .url = url, .download_file = file, .retry = OS_RETRY_503, .attempts = 3};
-    os_http_resp_t resp;
-    int rc = os_http_do(self->http, &req, &resp, why, cap);
-    if (rc == 0 && resp.status / 100 != 2) {
-        os_http_describe(&req, &resp, why, cap);
-        rc = -EIO;
-    }
-    os_http_resp_fini(&resp);
+    int rc = s_transfer(self, &req, why, cap);
     if (rc < 0)
         unlink(file);
     return rc;

@@ -385,21 +385,18 @@ int os_ledger_created(os_ledger_t *l, os_res_kind_t kind, const char *id, const 
     return rc;
 }
 
-int os_ledger_deleted(os_ledger_t *l, os_res_kind_t kind, const char *id)
+/* Records that resource id is no longer the cleanup's: op "delete" (gone) or "release" (kept on purpose). */
+static int s_end(os_ledger_t *l, const char *op, os_res_kind_t kind, const char *id)
 {
-    int rc = s_append_line(l, json_pack("{s:s,s:s,s:s}", "op", "delete", "kind", s_kinds[kind], "id", id));
+    int rc = s_append_line(l, json_pack("{s:s,s:s,s:s}", "op", op, "kind", s_kinds[kind], "id", id));
     if (rc == 0)
         s_apply_delete(l, kind, id);
     return rc;
 }
 
-int os_ledger_release(os_ledger_t *l, os_res_kind_t kind, const char *id)
-{
-    int rc = s_append_line(l, json_pack("{s:s,s:s,s:s}", "op", "release", "kind", s_kinds[kind], "id", id));
-    if (rc == 0)
-        s_apply_delete(l, kind, id);
-    return rc;
-}
+int os_ledger_deleted(os_ledger_t *l, os_res_kind_t kind, const char *id) { return s_end(l, "delete", kind, id); }
+
+int os_ledger_release(os_ledger_t *l, os_res_kind_t kind, const char *id) { return s_end(l, "release", kind, id); }
 
 int os_ledger_void(os_ledger_t *l, os_res_kind_t kind, const char *name)
 {
