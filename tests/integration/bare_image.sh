@@ -29,13 +29,11 @@ if ! out=$(run --version); then
     exit 1
 fi
 echo "empty root: $out"
-port=$((20000 + RANDOM % 20000))
-chroot "$root" /vmtp-node server --port "$port" --bind 127.0.0.1 2>/dev/null &
-srv=$!
-for _ in $(seq 100); do
-    ss -ltn "sport = :$port" | grep -q LISTEN && break
-    sleep 0.05
-done
+if ! start_server "$root/server.log" chroot "$root" /vmtp-node server --bind 127.0.0.1; then
+    echo "FAIL: vmtp-node server does not listen in an empty root"
+    exit 1
+fi
+srv=$SERVER_PID port=$SERVER_PORT
 for t in "tcp --time 0.5" "udp --rate 10M --time 0.5" "rr --count 200"; do
     # shellcheck disable=SC2086
     if run $t 127.0.0.1 --port "$port" --json >"$root/out.json" 2>"$root/err"; then

@@ -17,16 +17,9 @@ cleanup()
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-port=$((20000 + RANDOM % 20000))
-(
-    ulimit -n 24
-    exec "$node" server --port "$port" --bind 127.0.0.1
-) 2>"$tmp/server.log" &
-srv=$!
-for _ in $(seq 100); do
-    ss -ltn "sport = :$port" | grep -q LISTEN && break
-    sleep 0.05
-done
+# shellcheck disable=SC2016 # $0 and $@ belong to the inner shell
+start_server "$tmp/server.log" bash -c 'ulimit -n 24; exec "$0" "$@"' "$node" server --bind 127.0.0.1 || exit 1
+srv=$SERVER_PID port=$SERVER_PORT
 # 40 connections held open: more than the server has descriptors for.
 (
     # shellcheck disable=SC2034 # the descriptors are only held open

@@ -28,15 +28,8 @@ check()
     fi
 }
 
-# A free port: let the kernel pick one, then use it.
-port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])' 2>/dev/null ||
-    echo $((20000 + RANDOM % 20000)))
-"$node" server --port "$port" --bind 127.0.0.1 2>"$tmp/server.log" &
-srv_pid=$!
-for _ in $(seq 100); do
-    ss -ltn "sport = :$port" | grep -q LISTEN && break
-    sleep 0.05
-done
+start_server "$tmp/server.log" "$node" server --bind 127.0.0.1 || exit 1
+srv_pid=$SERVER_PID port=$SERVER_PORT
 
 "$node" tcp 127.0.0.1 -p "$port" --time 1 --json >"$tmp/tcp.json"
 check "tcp runs" '.throughput_kbps > 1000 and .bytes > 0 and .retrans >= 0 and .rtt_us >= 0' "$tmp/tcp.json"
