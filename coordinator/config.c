@@ -16,7 +16,7 @@
 #define S_ID(...) __VA_ARGS__
 #define S_FILE_MAX (1 << 20) /* a config file larger than this is not a config file */
 
-typedef enum { K_STR, K_UINT, K_BOOL, K_UINTS, K_STRS, K_RANGE, K_ENUM, K_IGNORED } s_kind_t;
+typedef enum { K_STR, K_UINT, K_BOOL, K_UINTS, K_STRS, K_RANGE, K_ENUM, K_IGNORED, K_FLAVOR } s_kind_t;
 
 /* String lists that need other than 1..max entries: VMTP's two test networks need one name and CIDR
  * each; no DNS servers at all is a valid choice. */
@@ -25,8 +25,8 @@ static unsigned s_list_min(const char *key)
     static const struct {
         const char *key;
         unsigned min;
-    } mins[] = {{"dns_nameservers", 0},         {"internal_network_name", 2},     {"internal_subnet_name", 2},
-                {"internal_subnet_name_ipv6", 2}, {"internal_cidr", 2}, {"internal_cidr_v6", 2}};
+    } mins[] = {{"dns_nameservers", 0},           {"internal_network_name", 2}, {"internal_subnet_name", 2},
+                {"internal_subnet_name_ipv6", 2}, {"internal_cidr", 2},         {"internal_cidr_v6", 2}};
     for (size_t i = 0; i < sizeof mins / sizeof mins[0]; i++)
         if (!strcmp(mins[i].key, key))
             return mins[i].min;
@@ -50,6 +50,7 @@ typedef struct {
 #define S_ENTRY_RANGE(name, a, b, doc) {K_RANGE, #name, offsetof(config_t, name), a, b, NULL, doc},
 #define S_ENTRY_ENUM(name, a, b, doc) {K_ENUM, #name, offsetof(config_t, name), 0, 0, a, doc},
 #define S_ENTRY_IGNORED(name, a, b, doc) {K_IGNORED, #name, offsetof(config_t, name), 0, 0, NULL, doc},
+#define S_ENTRY_FLAVOR(name, a, b, doc) {K_FLAVOR, #name, offsetof(config_t, name), 0, 0, NULL, doc},
 #define S_ENTRY(kind, name, a, b, def, doc) S_ENTRY_##kind(name, a, b, doc)
 static const s_key_t s_keys[] = {CONFIG_KEYS(S_ENTRY)};
 #undef S_ENTRY
@@ -64,6 +65,7 @@ static const s_key_t s_keys[] = {CONFIG_KEYS(S_ENTRY)};
 #define S_CHECK_RANGE(name, a, b)
 #define S_CHECK_ENUM(name, a, b)
 #define S_CHECK_IGNORED(name, a, b)
+#define S_CHECK_FLAVOR(name, a, b)
 #define S_CHECK(kind, name, a, b, def, doc) S_CHECK_##kind(name, a, b)
 CONFIG_KEYS(S_CHECK)
 #undef S_CHECK
@@ -113,6 +115,13 @@ static const char *s_or_empty(const char *s) { return s ? s : ""; }
     }
 #define S_DEF_ENUM(name, def) snprintf(c->name, sizeof c->name, "%s", s_or_empty(def));
 #define S_DEF_IGNORED(name, def) c->name = false;
+#define S_DEF_FLAVOR(name, def)                                                                                        \
+    {                                                                                                                  \
+        static const uint64_t d[] = {S_ID def};                                                                        \
+        c->name.vcpus = d[0];                                                                                          \
+        c->name.ram = d[1];                                                                                            \
+        c->name.disk = d[2];                                                                                           \
+    }
 #define S_DEF(kind, name, a, b, def, doc) S_DEF_##kind(name, def)
 
 int config_defaults(config_t *c)
@@ -125,6 +134,16 @@ int config_defaults(config_t *c)
     return rc;
 }
 #undef S_DEF
+
+static void s_flavor_clear_specs(config_flavor_t *f)
+{
+    for (unsigned i = 0; i < CONFIG_LIST_MAX; i++) {
+        free(f->spec_key[i]);
+        free(f->spec_val[i]);
+        f->spec_key[i] = f->spec_val[i] = NULL;
+    }
+    f->n_specs = 0;
+}
 
 void config_fini(config_t *c)
 {
@@ -143,6 +162,8 @@ void config_fini(config_t *c)
                 l->v[i] = NULL;
             }
             l->n = 0;
+        } else if (s_keys[k].kind == K_FLAVOR) {
+            s_flavor_clear_specs(p);
         }
     }
 }
@@ -266,6 +287,109 @@ static int s_parse_enum(const s_key_t *k, const char *v, char *out, size_t outca
     return -EINVAL;
 }
 
+/* ---- flavor ----------------------------------------------------------------------------------- */
+
+/* The numeric fields of `flavor` and their ranges (Nova's: ram and swap in MiB, disks in GB). */
+static const struct {
+    const char *name;
+    size_t off;
+    double lo, hi;
+} s_flavor_fields[] = {
+    {"vcpus", offsetof(config_flavor_t, vcpus), 1, 4096},
+    {"ram", offsetof(config_flavor_t, ram), 1, 1 << 30},
+    {"disk", offsetof(config_flavor_t, disk), 0, 1000000},
+    {"ephemeral", offsetof(config_flavor_t, ephemeral), 0, 1000000},
+    {"swap", offsetof(config_flavor_t, swap), 0, 1 << 30},
+};
+#define S_NFLAVOR (sizeof s_flavor_fields / sizeof s_flavor_fields[0])
+#define S_FLAVOR_FIELDS "vcpus, ram, disk, ephemeral, swap, extra_specs"
+
+/* Sets the extra spec key to val, replacing one of the same key. Nova's rule for keys: 1..255 of
+ * letters, digits and - _ : . and space. */
+static int s_flavor_spec(config_flavor_t *f, const char *key, const char *val, char *why, size_t cap)
+{
+    size_t kl = strlen(key);
+    if (!kl || kl > 255 || strspn(key, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_:. ") != kl) {
+        snprintf(why, cap, "extra spec '%.64s': a key is 1 to 255 letters, digits and - _ : . or space", key);
+        return -EINVAL;
+    }
+    if (strlen(val) > 255) {
+        snprintf(why, cap, "extra spec '%.64s': its value is longer than 255 bytes", key);
+        return -EINVAL;
+    }
+    unsigned i = 0;
+    while (i < f->n_specs && strcmp(f->spec_key[i], key))
+        i++;
+    if (i == CONFIG_LIST_MAX) {
+        snprintf(why, cap, "more than %d extra specs", CONFIG_LIST_MAX);
+        return -EINVAL;
+    }
+    char *k = strdup(key), *v = strdup(val);
+    if (!k || !v) {
+        free(k);
+        free(v);
+        return -ENOMEM;
+    }
+    if (i < f->n_specs) {
+        free(f->spec_key[i]);
+        free(f->spec_val[i]);
+    } else {
+        f->n_specs++;
+    }
+    f->spec_key[i] = k;
+    f->spec_val[i] = v;
+    return 0;
+}
+
+/* Sets one field ("vcpus" ... "swap", or "extra_specs.KEY") from its text. */
+static int s_flavor_set(config_flavor_t *f, const char *name, const char *val, char *why, size_t cap)
+{
+    if (!strncmp(name, "extra_specs.", 12))
+        return s_flavor_spec(f, name + 12, val, why, cap);
+    for (size_t i = 0; i < S_NFLAVOR; i++)
+        if (!strcmp(name, s_flavor_fields[i].name)) {
+            char sub[200];
+            uint64_t *p = (uint64_t *)((char *)f + s_flavor_fields[i].off);
+            if (s_parse_uint(val, s_flavor_fields[i].lo, s_flavor_fields[i].hi, p, sub, sizeof sub) < 0) {
+                snprintf(why, cap, "%s: %s", name, sub);
+                return -EINVAL;
+            }
+            return 0;
+        }
+    snprintf(why, cap, "'%.64s' is not a flavor field (%s)", name, S_FLAVOR_FIELDS);
+    return -EINVAL;
+}
+
+/* The command line's form, "vcpus=2,ram=4096,extra_specs.hw:cpu_policy=dedicated". */
+static int s_flavor_set_string(config_flavor_t *f, const char *text, char *why, size_t cap)
+{
+    char buf[4096];
+    if (snprintf(buf, sizeof buf, "%s", text) >= (int)sizeof buf) {
+        snprintf(why, cap, "value too long");
+        return -EINVAL;
+    }
+    unsigned n = 0;
+    char *save = NULL;
+    for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save), n++) {
+        while (*t == ' ')
+            t++;
+        char *eq = strchr(t, '=');
+        if (!eq) {
+            snprintf(why, cap, "'%.64s' is not FIELD=VALUE (fields: %s)", t, S_FLAVOR_FIELDS);
+            return -EINVAL;
+        }
+        *eq = 0;
+        int rc = s_flavor_set(f, t, eq + 1, why, cap);
+        if (rc < 0)
+            return rc;
+    }
+    if (!n) {
+        snprintf(why, cap, "expects FIELD=VALUE,... (fields: %s)", S_FLAVOR_FIELDS);
+        return -EINVAL;
+    }
+    return 0;
+}
+
 /* Sets key k from a list of n scalar strings (n = 1 and !is_list for a scalar). */
 static int s_apply(config_t *c, const s_key_t *k, const char *const *vals, unsigned n, bool is_list, char *why,
                    size_t cap)
@@ -290,6 +414,7 @@ static int s_apply(config_t *c, const s_key_t *k, const char *const *vals, unsig
         *(bool *)p = true;
         LOG_WARN("config key '%s' ignored: %s", k->name, k->doc);
         return 0;
+    case K_FLAVOR: return s_flavor_set_string(p, vals[0], why, cap);
     case K_UINTS: {
         s_uints_t tmp = {0};
         if (n == 0 || n > (unsigned)k->a) {
@@ -399,6 +524,78 @@ static const char *s_node_kind(const yaml_node_t *n)
     return n->type == YAML_MAPPING_NODE ? "a mapping" : n->type == YAML_SEQUENCE_NODE ? "a list" : "a value";
 }
 
+/* `flavor:` in YAML: nothing (keep), or a mapping of the fields, extra_specs a mapping of its own
+ * that replaces the specs before it. *line follows the node being read, for the caller's message. */
+static int s_flavor_yaml(config_flavor_t *f, yaml_document_t *doc, const yaml_node_t *vn, size_t *line, char *why,
+                         size_t cap)
+{
+    *line = vn->start_mark.line + 1;
+    if (vn->type == YAML_SCALAR_NODE && s_is_null((const char *)vn->data.scalar.value))
+        return 0;
+    if (vn->type != YAML_MAPPING_NODE) {
+        snprintf(why, cap, "expects a mapping of %s, not %s", S_FLAVOR_FIELDS, s_node_kind(vn));
+        return -EINVAL;
+    }
+    bool seen[S_NFLAVOR + 1] = {false};
+    for (yaml_node_pair_t *pair = vn->data.mapping.pairs.start; pair < vn->data.mapping.pairs.top; pair++) {
+        yaml_node_t *kn = yaml_document_get_node(doc, pair->key), *v = yaml_document_get_node(doc, pair->value);
+        if (!kn || !v || kn->type != YAML_SCALAR_NODE) {
+            snprintf(why, cap, "a flavor field must be a plain name (%s)", S_FLAVOR_FIELDS);
+            return -EINVAL;
+        }
+        *line = kn->start_mark.line + 1;
+        const char *field = (const char *)kn->data.scalar.value;
+        size_t idx = 0;
+        while (idx < S_NFLAVOR && strcmp(field, s_flavor_fields[idx].name))
+            idx++;
+        if (idx == S_NFLAVOR && strcmp(field, "extra_specs")) {
+            snprintf(why, cap, "'%.64s' is not a flavor field (%s)", field, S_FLAVOR_FIELDS);
+            return -EINVAL;
+        }
+        if (seen[idx]) {
+            snprintf(why, cap, "flavor field '%s' appears twice", field);
+            return -EINVAL;
+        }
+        seen[idx] = true;
+        if (idx < S_NFLAVOR) {
+            if (v->type != YAML_SCALAR_NODE) {
+                snprintf(why, cap, "%s expects a value, not %s", field, s_node_kind(v));
+                return -EINVAL;
+            }
+            int rc = s_flavor_set(f, field, (const char *)v->data.scalar.value, why, cap);
+            if (rc < 0)
+                return rc;
+            continue;
+        }
+        s_flavor_clear_specs(f);
+        if (v->type == YAML_SCALAR_NODE && s_is_null((const char *)v->data.scalar.value))
+            continue;
+        if (v->type != YAML_MAPPING_NODE) {
+            snprintf(why, cap, "extra_specs expects a mapping of keys to values, not %s", s_node_kind(v));
+            return -EINVAL;
+        }
+        for (yaml_node_pair_t *sp = v->data.mapping.pairs.start; sp < v->data.mapping.pairs.top; sp++) {
+            yaml_node_t *sk = yaml_document_get_node(doc, sp->key), *sv = yaml_document_get_node(doc, sp->value);
+            if (sk)
+                *line = sk->start_mark.line + 1;
+            if (!sk || !sv || sk->type != YAML_SCALAR_NODE || sv->type != YAML_SCALAR_NODE) {
+                snprintf(why, cap, "extra_specs: each entry is KEY: VALUE, both plain values");
+                return -EINVAL;
+            }
+            const char *key = (const char *)sk->data.scalar.value;
+            for (unsigned i = 0; i < f->n_specs; i++)
+                if (!strcmp(f->spec_key[i], key)) {
+                    snprintf(why, cap, "extra spec '%.64s' appears twice", key);
+                    return -EINVAL;
+                }
+            int rc = s_flavor_spec(f, key, (const char *)sv->data.scalar.value, why, cap);
+            if (rc < 0)
+                return rc;
+        }
+    }
+    return 0;
+}
+
 int config_load_string(config_t *c, const char *name, const char *text, size_t len, char *why, size_t cap)
 {
     yaml_document_t doc;
@@ -442,6 +639,16 @@ int config_load_string(config_t *c, const char *name, const char *text, size_t l
             goto out;
         }
         seen[idx] = true;
+        if (k->kind == K_FLAVOR) {
+            char sub[300] = "";
+            size_t at = line;
+            rc = s_flavor_yaml((config_flavor_t *)((char *)c + k->off), &doc, vn, &at, sub, sizeof sub);
+            if (rc < 0) {
+                snprintf(why, cap, "%s:%zu: key '%s': %s", name, at, key, sub);
+                goto out;
+            }
+            continue;
+        }
         const char *vals[CONFIG_LIST_MAX + 1];
         unsigned n = 0;
         bool list = false;
@@ -550,6 +757,21 @@ void config_write_yaml(const config_t *c, FILE *out)
         case K_RANGE: {
             const s_range_t *r = p;
             fprintf(out, " [%g, %g]", r->lo, r->hi);
+            break;
+        }
+        case K_FLAVOR: {
+            const config_flavor_t *f = p;
+            for (size_t i = 0; i < S_NFLAVOR; i++)
+                fprintf(out, "\n  %s: %llu", s_flavor_fields[i].name,
+                        (unsigned long long)*(const uint64_t *)((const char *)f + s_flavor_fields[i].off));
+            fprintf(out, "\n  extra_specs: {");
+            for (unsigned i = 0; i < f->n_specs; i++) {
+                fprintf(out, "%s", i ? ", " : "");
+                s_write_str(out, f->spec_key[i]);
+                fprintf(out, ": ");
+                s_write_str(out, f->spec_val[i]);
+            }
+            fprintf(out, "}");
             break;
         }
         case K_IGNORED: break;

@@ -49,8 +49,7 @@ static void s_sleep_ms(int ms) { poll(NULL, 0, ms); }
 
 /* ---- look-ups -------------------------------------------------------------------------------- */
 
-int os_find_neutron(os_cloud_t *cc, const char *collection, const char *name, char id[OS_ID_MAX], char *why,
-                    size_t cap)
+int os_find_neutron(os_cloud_t *cc, const char *collection, const char *name, char id[OS_ID_MAX], char *why, size_t cap)
 {
     char esc[600], path[800];
     s_esc(name, esc, sizeof esc);
@@ -148,8 +147,8 @@ static int s_cmp_host(const void *a, const void *b) { return strcmp(a, b); }
 int os_compute_hosts(os_cloud_t *cc, char hosts[][256], char zones[][128], unsigned max, char *why, size_t cap)
 {
     json_t *res = NULL;
-    int rc = os_client_json(cc->cl, "compute", "GET", "/os-services?binary=nova-compute", NULL, OS_RETRY_503, &res,
-                            why, cap);
+    int rc = os_client_json(cc->cl, "compute", "GET", "/os-services?binary=nova-compute", NULL, OS_RETRY_503, &res, why,
+                            cap);
     if (rc < 0)
         return rc;
     struct {
@@ -236,8 +235,7 @@ static void s_tag(os_cloud_t *cc, const char *collection, const char *id)
 
 /* POST {singular: obj} to Neutron's collection; records and tags the result. obj is stolen. */
 static int s_neutron_create(os_cloud_t *cc, os_res_kind_t kind, const char *collection, const char *singular,
-                            const char *name, json_t *obj, char id[OS_ID_MAX], json_t **answer, char *why,
-                            size_t cap)
+                            const char *name, json_t *obj, char id[OS_ID_MAX], json_t **answer, char *why, size_t cap)
 {
     int rc = os_ledger_intent(cc->led, kind, name);
     if (rc < 0) {
@@ -280,15 +278,15 @@ int os_create_network(os_cloud_t *cc, const char *name, char id[OS_ID_MAX], char
                             json_pack("{s:s,s:b}", "name", name, "admin_state_up", 1), id, NULL, why, cap);
 }
 
-int os_create_subnet(os_cloud_t *cc, const char *name, const char *net_id, const char *cidr,
-                     const char *const *dns, unsigned n_dns, bool dhcp, char id[OS_ID_MAX], char *why, size_t cap)
+int os_create_subnet(os_cloud_t *cc, const char *name, const char *net_id, const char *cidr, const char *const *dns,
+                     unsigned n_dns, bool dhcp, char id[OS_ID_MAX], char *why, size_t cap)
 {
     json_t *servers = json_array();
     for (unsigned i = 0; i < n_dns; i++)
         json_array_append_new(servers, json_string(dns[i]));
     return s_neutron_create(cc, OS_RES_SUBNET, "subnets", "subnet", name,
-                            json_pack("{s:s,s:s,s:i,s:s,s:b,s:o}", "name", name, "network_id", net_id, "ip_version",
-                                      4, "cidr", cidr, "enable_dhcp", dhcp, "dns_nameservers", servers),
+                            json_pack("{s:s,s:s,s:i,s:s,s:b,s:o}", "name", name, "network_id", net_id, "ip_version", 4,
+                                      "cidr", cidr, "enable_dhcp", dhcp, "dns_nameservers", servers),
                             id, NULL, why, cap);
 }
 
@@ -342,7 +340,8 @@ static int s_rule(os_cloud_t *cc, const char *sg, const char *proto, int lo, int
         json_object_set_new(r, "port_range_max", json_integer(hi));
     }
     json_t *body = json_pack("{s:o}", "security_group_rule", r);
-    int rc = os_client_json(cc->cl, "network", "POST", "/v2.0/security-group-rules", body, OS_RETRY_NONE, NULL, why, cap);
+    int rc =
+        os_client_json(cc->cl, "network", "POST", "/v2.0/security-group-rules", body, OS_RETRY_NONE, NULL, why, cap);
     json_decref(body);
     return rc;
 }
@@ -379,14 +378,15 @@ int os_create_keypair(os_cloud_t *cc, const char *name, const char *public_key, 
     return rc < 0 ? s_ledger_fail(rc, why, cap) : 0;
 }
 
-int os_create_flavor(os_cloud_t *cc, const char *name, unsigned vcpus, unsigned ram_mb, unsigned disk_gb,
-                     char id[OS_ID_MAX], char *why, size_t cap)
+int os_create_flavor(os_cloud_t *cc, const char *name, const config_flavor_t *spec, char id[OS_ID_MAX], char *why,
+                     size_t cap)
 {
     int rc = os_ledger_intent(cc->led, OS_RES_FLAVOR, name);
     if (rc < 0)
         return s_ledger_fail(rc, why, cap);
-    json_t *body = json_pack("{s:{s:s,s:i,s:i,s:i}}", "flavor", "name", name, "vcpus", (int)vcpus, "ram", (int)ram_mb,
-                             "disk", (int)disk_gb);
+    json_t *body = json_pack("{s:{s:s,s:I,s:I,s:I,s:I,s:I}}", "flavor", "name", name, "vcpus", (json_int_t)spec->vcpus,
+                             "ram", (json_int_t)spec->ram, "disk", (json_int_t)spec->disk, "OS-FLV-EXT-DATA:ephemeral",
+                             (json_int_t)spec->ephemeral, "swap", (json_int_t)spec->swap);
     json_t *res = NULL;
     rc = os_client_json(cc->cl, "compute", "POST", "/flavors", body, OS_RETRY_NONE, &res, why, cap);
     json_decref(body);
@@ -400,7 +400,28 @@ int os_create_flavor(os_cloud_t *cc, const char *name, unsigned vcpus, unsigned 
         return -EPROTO;
     }
     rc = os_ledger_created(cc->led, OS_RES_FLAVOR, id, name, NULL);
-    return rc < 0 ? s_ledger_fail(rc, why, cap) : 0;
+    if (rc < 0)
+        return s_ledger_fail(rc, why, cap);
+    if (!spec->n_specs)
+        return 0;
+    json_t *specs = json_object();
+    for (unsigned i = 0; specs && i < spec->n_specs; i++)
+        if (json_object_set_new(specs, spec->spec_key[i], json_string(spec->spec_val[i])) < 0) {
+            snprintf(why, cap, "flavor %s: extra spec '%s' cannot be sent (its value is not UTF-8)", name,
+                     spec->spec_key[i]);
+            json_decref(specs);
+            return -EINVAL;
+        }
+    body = specs ? json_pack("{s:o}", "extra_specs", specs) : NULL;
+    if (!body) {
+        snprintf(why, cap, "flavor %s: out of memory for its extra specs", name);
+        return -ENOMEM;
+    }
+    char path[96];
+    snprintf(path, sizeof path, "/flavors/%s/os-extra_specs", id);
+    rc = os_client_json(cc->cl, "compute", "POST", path, body, OS_RETRY_NONE, NULL, why, cap);
+    json_decref(body);
+    return rc;
 }
 
 int os_create_image(os_cloud_t *cc, const char *name, const char *file, char id[OS_ID_MAX], char *why, size_t cap)
@@ -441,8 +462,8 @@ int os_create_image(os_cloud_t *cc, const char *name, const char *file, char id[
 }
 
 int os_create_server(os_cloud_t *cc, const char *name, const char *image_id, const char *flavor_id,
-                     const char *key_name, const char *secgroup, const char *net_id, const char *az,
-                     char id[OS_ID_MAX], char *why, size_t cap)
+                     const char *key_name, const char *secgroup, const char *net_id, const char *az, char id[OS_ID_MAX],
+                     char *why, size_t cap)
 {
     int rc = os_ledger_intent(cc->led, OS_RES_SERVER, name);
     if (rc < 0)
@@ -545,14 +566,14 @@ int os_server_port(os_cloud_t *cc, const char *server_id, const char *net_id, ch
     return 0;
 }
 
-int os_create_fip(os_cloud_t *cc, const char *label, const char *ext_net_id, const char *port_id,
-                  char id[OS_ID_MAX], char *addr, size_t acap, char *why, size_t cap)
+int os_create_fip(os_cloud_t *cc, const char *label, const char *ext_net_id, const char *port_id, char id[OS_ID_MAX],
+                  char *addr, size_t acap, char *why, size_t cap)
 {
     json_t *res = NULL;
-    int rc = s_neutron_create(cc, OS_RES_FIP, "floatingips", "floatingip", label,
-                              json_pack("{s:s,s:s,s:s}", "floating_network_id", ext_net_id, "port_id", port_id,
-                                        "description", label),
-                              id, &res, why, cap);
+    int rc = s_neutron_create(
+        cc, OS_RES_FIP, "floatingips", "floatingip", label,
+        json_pack("{s:s,s:s,s:s}", "floating_network_id", ext_net_id, "port_id", port_id, "description", label), id,
+        &res, why, cap);
     if (rc < 0)
         return rc;
     s_copy(addr, acap, s_str(json_object_get(res, "floatingip"), "floating_ip_address"));

@@ -8,6 +8,7 @@
 #ifndef VMTP_OS_CLOUD_H
 #define VMTP_OS_CLOUD_H
 
+#include "config.h"
 #include "os_client.h"
 #include "os_ledger.h"
 
@@ -16,10 +17,10 @@
 #include <stdint.h>
 
 typedef struct {
-    os_client_t *cl;   /* not owned */
-    os_ledger_t *led;  /* not owned */
+    os_client_t *cl;  /* not owned */
+    os_ledger_t *led; /* not owned */
     char run_id[64];
-    char tag[80];      /* "vmtp-RUN" */
+    char tag[80]; /* "vmtp-RUN" */
 } os_cloud_t;
 
 #define OS_ID_MAX 128
@@ -27,11 +28,11 @@ typedef struct {
 /* A server as Nova reports it. */
 typedef struct {
     char id[OS_ID_MAX];
-    char status[32];        /* ACTIVE, BUILD, ERROR, ... */
-    char fault[512];        /* fault.message when ERROR */
-    char host[256];         /* OS-EXT-SRV-ATTR:host (admin), else "" */
-    char host_id[128];      /* hostId (opaque per project; equal = same host) */
-    char az[128];           /* OS-EXT-AZ:availability_zone */
+    char status[32];   /* ACTIVE, BUILD, ERROR, ... */
+    char fault[512];   /* fault.message when ERROR */
+    char host[256];    /* OS-EXT-SRV-ATTR:host (admin), else "" */
+    char host_id[128]; /* hostId (opaque per project; equal = same host) */
+    char az[128];      /* OS-EXT-AZ:availability_zone */
 } os_server_t;
 
 /* Creates the cloud context for run_id (ledger and client not owned). */
@@ -58,8 +59,8 @@ void os_cloud_facts(os_cloud_t *cc, const char *net_id, char *l2_agent, size_t l
 /* ---- creations (ledger first) ---------------------------------------------------------------- */
 
 int os_create_network(os_cloud_t *cc, const char *name, char id[OS_ID_MAX], char *why, size_t cap);
-int os_create_subnet(os_cloud_t *cc, const char *name, const char *net_id, const char *cidr,
-                     const char *const *dns, unsigned n_dns, bool dhcp, char id[OS_ID_MAX], char *why, size_t cap);
+int os_create_subnet(os_cloud_t *cc, const char *name, const char *net_id, const char *cidr, const char *const *dns,
+                     unsigned n_dns, bool dhcp, char id[OS_ID_MAX], char *why, size_t cap);
 /* A router with its gateway on ext_net_id (NULL = none). */
 int os_create_router(os_cloud_t *cc, const char *name, const char *ext_net_id, char id[OS_ID_MAX], char *why,
                      size_t cap);
@@ -70,14 +71,16 @@ int os_add_router_interface(os_cloud_t *cc, const char *router_id, const char *s
 int os_create_secgroup(os_cloud_t *cc, const char *name, const uint16_t *ports, unsigned n_ports, char id[OS_ID_MAX],
                        char *why, size_t cap);
 int os_create_keypair(os_cloud_t *cc, const char *name, const char *public_key, char *why, size_t cap);
-int os_create_flavor(os_cloud_t *cc, const char *name, unsigned vcpus, unsigned ram_mb, unsigned disk_gb,
-                     char id[OS_ID_MAX], char *why, size_t cap);
+/* A flavor of spec (admin), then its extra specs; a failure after the create leaves it in
+ * the ledger, so the cleanup removes it. */
+int os_create_flavor(os_cloud_t *cc, const char *name, const config_flavor_t *spec, char id[OS_ID_MAX], char *why,
+                     size_t cap);
 /* An image uploaded from a local file (raw when the name ends in .raw/.img? qcow2 by content). */
 int os_create_image(os_cloud_t *cc, const char *name, const char *file, char id[OS_ID_MAX], char *why, size_t cap);
 /* Boots a server on net_id; az "" = the cloud's choice, "zone:host" forces a host (admin). */
 int os_create_server(os_cloud_t *cc, const char *name, const char *image_id, const char *flavor_id,
-                     const char *key_name, const char *secgroup, const char *net_id, const char *az,
-                     char id[OS_ID_MAX], char *why, size_t cap);
+                     const char *key_name, const char *secgroup, const char *net_id, const char *az, char id[OS_ID_MAX],
+                     char *why, size_t cap);
 /* Polls a server until ACTIVE or ERROR or bound_ns passed (-ETIMEDOUT). ERROR returns -EIO with
  * Nova's fault message in why. */
 int os_wait_server(os_cloud_t *cc, const char *id, int64_t bound_ns, os_server_t *out, char *why, size_t cap);
@@ -86,15 +89,15 @@ int os_get_server(os_cloud_t *cc, const char *id, os_server_t *out, char *why, s
 int os_server_port(os_cloud_t *cc, const char *server_id, const char *net_id, char port_id[OS_ID_MAX], char *ip,
                    size_t ipcap, char *why, size_t cap);
 /* A floating IP on ext_net_id for port_id; its address in addr. */
-int os_create_fip(os_cloud_t *cc, const char *label, const char *ext_net_id, const char *port_id,
-                  char id[OS_ID_MAX], char *addr, size_t acap, char *why, size_t cap);
+int os_create_fip(os_cloud_t *cc, const char *label, const char *ext_net_id, const char *port_id, char id[OS_ID_MAX],
+                  char *addr, size_t acap, char *why, size_t cap);
 
 /* ---- the cleanup ----------------------------------------------------------------------------- */
 
 typedef struct {
-    unsigned deleted;  /* resources deleted now */
-    unsigned gone;     /* already gone */
-    unsigned failed;   /* still there: their kinds, ids and reasons were logged */
+    unsigned deleted; /* resources deleted now */
+    unsigned gone;    /* already gone */
+    unsigned failed;  /* still there: their kinds, ids and reasons were logged */
 } os_cleanup_stats_t;
 
 /* Deletes every live entry of the ledger, in reverse creation order (an intent without its id is

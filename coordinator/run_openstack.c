@@ -30,16 +30,16 @@
 
 /* The VMs of VMTP's scenarios: the server and a client per (network, host) pair. */
 typedef struct {
-    const char *role;  /* "server", "client-net1-intra", ... */
-    int net;           /* 0 or 1 */
-    bool other_host;   /* on the second compute host */
-    bool wanted;       /* booted in this run */
+    const char *role; /* "server", "client-net1-intra", ... */
+    int net;          /* 0 or 1 */
+    bool other_host;  /* on the second compute host */
+    bool wanted;      /* booted in this run */
     char id[OS_ID_MAX];
     os_server_t srv;
     char fixed_ip[64];
     char fip[64];
     char port_id[OS_ID_MAX];
-    char error[512];   /* boot failed: why */
+    char error[512]; /* boot failed: why */
 } s_vm_t;
 
 typedef struct {
@@ -51,9 +51,9 @@ typedef struct {
     os_cloud_t cc;
     int sigfd;
     int last_signal;
-    uint16_t control_port;     /* fixed (the security group opens it): control_port, else data_port + 1 */
-    char state_dir[3000];   /* ledgers, the run's key and known_hosts */
-    char key_path[PATH_MAX];   /* the private key the VMs accept */
+    uint16_t control_port;   /* fixed (the security group opens it): control_port, else data_port + 1 */
+    char state_dir[3000];    /* ledgers, the run's key and known_hosts */
+    char key_path[PATH_MAX]; /* the private key the VMs accept */
     char known_hosts[PATH_MAX];
     char ext_net[OS_ID_MAX], ext_name[256];
     char image[OS_ID_MAX], flavor[OS_ID_MAX], keypair[300], secgroup[300];
@@ -80,9 +80,10 @@ static int s_step_failed(s_os_t *s, int rc, const char *what, const char *why)
 {
     if (rc == -EINTR) {
         s_take_signal(s);
-        LOG_WARN("interrupted by %s while %s: cleaning up", s->last_signal == SIGTERM  ? "SIGTERM"
-                                                            : s->last_signal == SIGHUP ? "SIGHUP"
-                                                                                       : "SIGINT",
+        LOG_WARN("interrupted by %s while %s: cleaning up",
+                 s->last_signal == SIGTERM  ? "SIGTERM"
+                 : s->last_signal == SIGHUP ? "SIGHUP"
+                                            : "SIGINT",
                  what);
     } else {
         LOG_ERROR("%s: %s", what, why);
@@ -163,11 +164,20 @@ static int s_image_flavor_key(s_os_t *s, char *why, size_t cap)
     if (rc < 0)
         return rc;
     rc = os_find_flavor(&s->cc, cfg->flavor_type, s->flavor, why, cap);
+    const config_flavor_t *fl = &cfg->flavor;
+    if (rc == 0 && (fl->vcpus != 1 || fl->ram != 2048 || fl->disk != 20 || fl->ephemeral || fl->swap || fl->n_specs))
+        LOG_WARN("flavor '%s' is in the cloud and is used as it is: the settings of the 'flavor' key apply only to a "
+                 "flavor vmtp creates",
+                 cfg->flavor_type);
     if (rc == -ENOENT) {
         char name[300];
         s_name(s, "flavor", name, sizeof name);
-        LOG_INFO("flavor '%s' is not in the cloud: creating %s (1 vCPU, 2048 MiB, 20 GB)", cfg->flavor_type, name);
-        rc = os_create_flavor(&s->cc, name, 1, 2048, 20, s->flavor, why, cap);
+        LOG_INFO("flavor '%s' is not in the cloud: creating %s (%llu vCPU, %llu MiB, disk %llu GB, ephemeral %llu GB, "
+                 "swap %llu MiB, %u extra spec%s)",
+                 cfg->flavor_type, name, (unsigned long long)fl->vcpus, (unsigned long long)fl->ram,
+                 (unsigned long long)fl->disk, (unsigned long long)fl->ephemeral, (unsigned long long)fl->swap,
+                 fl->n_specs, fl->n_specs == 1 ? "" : "s");
+        rc = os_create_flavor(&s->cc, name, fl, s->flavor, why, cap);
     }
     if (rc < 0)
         return rc;
@@ -238,8 +248,8 @@ static int s_networks(s_os_t *s, char *why, size_t cap)
             return rc;
         s_name(s, cfg->internal_subnet_name.v[i], name, sizeof name);
         if ((rc = os_create_subnet(&s->cc, name, s->net[i], cfg->internal_cidr.v[i],
-                                   (const char *const *)cfg->dns_nameservers.v, cfg->dns_nameservers.n,
-                                   !s->o->no_dhcp, s->subnet[i], why, cap)) < 0)
+                                   (const char *const *)cfg->dns_nameservers.v, cfg->dns_nameservers.n, !s->o->no_dhcp,
+                                   s->subnet[i], why, cap)) < 0)
             return rc;
         if ((rc = os_add_router_interface(&s->cc, s->router, s->subnet[i], why, cap)) < 0)
             return rc;
@@ -309,7 +319,9 @@ static int s_servers(s_os_t *s, char *why, size_t cap)
             continue;
         }
         LOG_INFO("VM %s: ACTIVE in %.1f s on %s", v->role, (double)(clock_mono_ns() - t0) / 1e9,
-                 v->srv.host[0] ? v->srv.host : v->srv.host_id[0] ? "(hostId) " : "an unknown host");
+                 v->srv.host[0]      ? v->srv.host
+                 : v->srv.host_id[0] ? "(hostId) "
+                                     : "an unknown host");
         if ((rc = os_server_port(&s->cc, v->id, s->net[v->net], v->port_id, v->fixed_ip, sizeof v->fixed_ip, why,
                                  cap)) < 0)
             return rc;
@@ -425,7 +437,9 @@ static int s_measure(s_os_t *s)
                              .project_id = t->project_id,
                              .encapsulation = s->encap,
                              .l2_agent_type = s->l2_agent,
-                             .placement = by_host ? "host (admin)" : server->srv.host_id[0] ? "hostId" : "unverified",
+                             .placement = by_host                  ? "host (admin)"
+                                          : server->srv.host_id[0] ? "hostId"
+                                                                   : "unverified",
                              .admin = t->admin};
     int status = run_inventory_cloud(s->o, &cfg, &inv, &cloud);
     inventory_fini(&inv);
@@ -475,8 +489,8 @@ static bool s_cleanup(s_os_t *s)
     os_client_set_intr_fd(s->cl, -1); /* the cleanup is never cut short */
     os_cleanup_stats_t st;
     int64_t t0 = clock_mono_ns();
-    LOG_INFO("cleanup: deleting %u resource%s of run %s", os_ledger_live(s->led), os_ledger_live(s->led) == 1 ? "" : "s",
-             s->run_id);
+    LOG_INFO("cleanup: deleting %u resource%s of run %s", os_ledger_live(s->led),
+             os_ledger_live(s->led) == 1 ? "" : "s", s->run_id);
     int rc = os_cloud_cleanup(&s->cc, &st);
     if (rc < 0) {
         LOG_ERROR("cleanup: %u resource%s could not be deleted; once the cloud is fine: vmtp cleanup --ledger %s",
@@ -501,8 +515,9 @@ int run_openstack(const vmtp_opts_t *o, const config_t *cfg)
     s->o = o;
     s->cfg = cfg;
     s->sigfd = -1;
-    s->control_port = (uint16_t)(cfg->control_port ? cfg->control_port
-                                 : cfg->data_port < 65535 ? cfg->data_port + 1 : cfg->data_port - 1);
+    s->control_port = (uint16_t)(cfg->control_port        ? cfg->control_port
+                                 : cfg->data_port < 65535 ? cfg->data_port + 1
+                                                          : cfg->data_port - 1);
     uint8_t rnd[4] = {0};
     int rfd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
     if (rfd >= 0) {
@@ -536,8 +551,7 @@ int run_openstack(const vmtp_opts_t *o, const config_t *cfg)
         status = VMTP_EXIT_INTERNAL;
         goto out;
     }
-    LOG_INFO("vmtp %s, OpenStack run %s, credentials from %s", VMTP_VERSION, s->run_id,
-             os_client_creds(s->cl)->source);
+    LOG_INFO("vmtp %s, OpenStack run %s, credentials from %s", VMTP_VERSION, s->run_id, os_client_creds(s->cl)->source);
     int rc = os_client_auth(s->cl, why, sizeof why);
     if (rc < 0) {
         if (rc == -EINTR) {
@@ -582,14 +596,16 @@ int run_openstack(const vmtp_opts_t *o, const config_t *cfg)
     if ((o->stop_on_error && status != VMTP_EXIT_OK && !interrupted) ||
         ((o->keep_resources || o->keep_first_flow_and_exit) && !interrupted)) {
         LOG_WARN("%s: the resources are kept; remove them with: vmtp cleanup --ledger %s",
-                 o->keep_resources ? "--keep-resources" : o->keep_first_flow_and_exit ? "--keep-first-flow-and-exit" : "--stop-on-error",
+                 o->keep_resources             ? "--keep-resources"
+                 : o->keep_first_flow_and_exit ? "--keep-first-flow-and-exit"
+                                               : "--stop-on-error",
                  os_ledger_path(s->led));
     } else if (!s_cleanup(s) && status == VMTP_EXIT_OK) {
         status = VMTP_EXIT_FAILED;
     }
 out:
     if (s_take_signal(s) && status != VMTP_EXIT_SIGINT && status != VMTP_EXIT_SIGTERM && status != VMTP_EXIT_SIGHUP)
-        status = s->last_signal == SIGTERM ? VMTP_EXIT_SIGTERM
+        status = s->last_signal == SIGTERM  ? VMTP_EXIT_SIGTERM
                  : s->last_signal == SIGHUP ? VMTP_EXIT_SIGHUP
                                             : VMTP_EXIT_SIGINT;
     os_ledger_close(&s->led);

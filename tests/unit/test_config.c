@@ -146,6 +146,64 @@ static void t_errors(void)
     config_fini(&c);
 }
 
+static void t_flavor(void)
+{
+    config_t c;
+    char why[512] = "";
+    config_defaults(&c);
+    CHECK(c.flavor.vcpus == 1 && c.flavor.ram == 2048 && c.flavor.disk == 20 && !c.flavor.n_specs, "flavor default");
+    /* VMTP 2's shape; fields not named keep their value */
+    const char *text = "flavor_type: vmtp\n"
+                       "flavor:\n"
+                       "  vcpus: 2\n"
+                       "  ram: 4096\n"
+                       "  extra_specs:\n"
+                       "    \"hw:cpu_policy\": dedicated\n"
+                       "    hw:mem_page_size: large\n";
+    CHECK(s_load(&c, text, why, sizeof why) == 0, "flavor refused: %s", why);
+    CHECK(c.flavor.vcpus == 2 && c.flavor.ram == 4096 && c.flavor.disk == 20, "flavor fields");
+    CHECK(c.flavor.n_specs == 2 && !strcmp(c.flavor.spec_key[0], "hw:cpu_policy") &&
+              !strcmp(c.flavor.spec_val[0], "dedicated") && !strcmp(c.flavor.spec_val[1], "large"),
+          "extra specs");
+    /* a later file's extra_specs replaces the set; "flavor:" alone keeps everything */
+    CHECK(s_load(&c, "flavor: {swap: 512, extra_specs: {'quota:vif_outbound_average': '1000'}}\n", why, sizeof why) ==
+              0,
+          "flow mapping: %s", why);
+    CHECK(c.flavor.swap == 512 && c.flavor.vcpus == 2 && c.flavor.n_specs == 1, "merged");
+    CHECK(s_load(&c, "flavor:\n", why, sizeof why) == 0 && c.flavor.n_specs == 1, "empty flavor keeps");
+    CHECK(s_load(&c, "flavor: {extra_specs: }\n", why, sizeof why) == 0 && c.flavor.n_specs == 0, "specs cleared");
+    /* the command line's form */
+    CHECK(config_set(&c, "flavor", "vcpus=4, disk=0,extra_specs.hw:numa_nodes=1", why, sizeof why) == 0, "set: %s",
+          why);
+    CHECK(c.flavor.vcpus == 4 && c.flavor.disk == 0 && c.flavor.n_specs == 1 &&
+              !strcmp(c.flavor.spec_key[0], "hw:numa_nodes"),
+          "set applied");
+    CHECK(config_set(&c, "flavor", "extra_specs.hw:numa_nodes=2", why, sizeof why) == 0 && c.flavor.n_specs == 1 &&
+              !strcmp(c.flavor.spec_val[0], "2"),
+          "a spec of the same key is replaced");
+    CHECK(config_set(&c, "flavor", "cpus=2", why, sizeof why) == -EINVAL && strstr(why, "not a flavor field"),
+          "unknown field: %s", why);
+    CHECK(config_set(&c, "flavor", "vcpus", why, sizeof why) == -EINVAL && strstr(why, "FIELD=VALUE"), "no =: %s", why);
+    CHECK(config_set(&c, "flavor", "vcpus=0", why, sizeof why) == -EINVAL && strstr(why, "vcpus: 0 is out of range"),
+          "range: %s", why);
+    CHECK(config_set(&c, "flavor", "extra_specs.a/b=1", why, sizeof why) == -EINVAL && strstr(why, "extra spec 'a/b'"),
+          "bad spec key: %s", why);
+    config_fini(&c);
+
+    s_expect_error("flavor: m1.small\n", "t.yaml:1: key 'flavor'", "expects a mapping of vcpus, ram");
+    s_expect_error("flavor:\n  vcpus: 1\n  cpus: 2\n", "t.yaml:3: key 'flavor'", "'cpus' is not a flavor field");
+    s_expect_error("flavor:\n  ram: lots\n", "t.yaml:2: key 'flavor'", "ram: 'lots' is not a whole number");
+    s_expect_error("flavor:\n  vcpus: 1\n  vcpus: 2\n", "t.yaml:3:", "'vcpus' appears twice");
+    s_expect_error("flavor:\n  vcpus: [1]\n", "vcpus expects a value, not a list", NULL);
+    s_expect_error("flavor:\n  extra_specs: [a]\n", "extra_specs expects a mapping", NULL);
+    s_expect_error("flavor:\n  extra_specs:\n    a: 1\n    a: 2\n", "t.yaml:4:", "extra spec 'a' appears twice");
+    s_expect_error("flavor:\n  extra_specs:\n    a: [1]\n", "t.yaml:3:", "both plain values");
+    char many[2048] = "flavor:\n  extra_specs:\n";
+    for (int i = 0; i < 17; i++)
+        snprintf(many + strlen(many), sizeof many - strlen(many), "    k%d: v\n", i);
+    s_expect_error(many, "t.yaml:19:", "more than 16 extra specs");
+}
+
 static void t_set(void)
 {
     config_t c;
@@ -172,6 +230,8 @@ static void t_round_trip(void)
     config_set(&a, "vm_name_server", "it's a 'server'", why, sizeof why);
     config_set(&a, "udp_loss_rate_range", "0.25,4.5", why, sizeof why);
     config_set(&a, "availability_zone", "nova", why, sizeof why);
+    config_set(&a, "flavor", "vcpus=3,swap=64,extra_specs.hw:cpu_policy=dedicated,extra_specs.note=it's 'quoted'", why,
+               sizeof why);
     char *t1 = NULL, *t2 = NULL;
     size_t l1 = 0, l2 = 0;
     FILE *f = open_memstream(&t1, &l1);
@@ -187,6 +247,7 @@ static void t_round_trip(void)
     CHECK(l1 == l2 && !memcmp(t1, t2, l1), "dump, load, dump differs");
     CHECK(b.vm_name_server && !strcmp(b.vm_name_server, "it's a 'server'"), "quotes survive");
     CHECK(b.udp_loss_rate_range.lo == 0.25, "range survives");
+    CHECK(b.flavor.vcpus == 3 && b.flavor.swap == 64 && b.flavor.n_specs == 2, "flavor survives");
     free(t1);
     free(t2);
     config_fini(&a);
@@ -203,6 +264,7 @@ int main(void)
     t_defaults();
     t_vmtp_file();
     t_errors();
+    t_flavor();
     t_set();
     t_round_trip();
     return check_exit("test_config");
