@@ -208,21 +208,25 @@ static int s_networks(s_os_t *s, char *why, size_t cap)
 {
     const config_t *cfg = s->cfg;
     char name[300];
-    int rc = os_find_external_network(&s->cc, s->ext_net, s->ext_name, sizeof s->ext_name, why, cap);
-    if (rc < 0)
-        return rc;
     uint16_t ports[2] = {(uint16_t)cfg->data_port, s->control_port};
     s_name(s, cfg->security_group_name, s->secgroup, sizeof s->secgroup);
     char sg_id[OS_ID_MAX];
-    if ((rc = os_create_secgroup(&s->cc, s->secgroup, ports, 2, sg_id, why, cap)) < 0)
+    int rc = os_create_secgroup(&s->cc, s->secgroup, ports, 2, sg_id, why, cap);
+    if (rc < 0)
         return rc;
     if (cfg->reuse_network_name) {
+        /* VMTP's provider-network case: no router, no floating IP (a cloud like that may have no external
+         * network at all); the VMs are reached at their address on that network. */
         if ((rc = os_find_neutron(&s->cc, "networks", cfg->reuse_network_name, s->net[0], why, cap)) < 0)
             return rc;
         snprintf(s->net_name[0], sizeof s->net_name[0], "%s", cfg->reuse_network_name);
         s->n_nets = 1;
+        LOG_INFO("reusing network %s (%s): no router and no floating IP; the VMs are reached on it",
+                 cfg->reuse_network_name, s->net[0]);
         return 0;
     }
+    if ((rc = os_find_external_network(&s->cc, s->ext_net, s->ext_name, sizeof s->ext_name, why, cap)) < 0)
+        return rc;
     /* the router: reused when one has exactly router_name, else ours */
     bool reused = os_find_neutron(&s->cc, "routers", cfg->router_name, s->router, why, cap) == 0;
     if (reused) {
@@ -325,7 +329,7 @@ static int s_servers(s_os_t *s, char *why, size_t cap)
         if ((rc = os_server_port(&s->cc, v->id, s->net[v->net], v->port_id, v->fixed_ip, sizeof v->fixed_ip, why,
                                  cap)) < 0)
             return rc;
-        if (s->cfg->floating_ip) {
+        if (s->cfg->floating_ip && !s->cfg->reuse_network_name) {
             char label[300];
             s_name(s, v->role, label, sizeof label);
             strncat(label, "-fip", sizeof label - strlen(label) - 1);
