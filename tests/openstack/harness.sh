@@ -20,17 +20,19 @@
 #
 #   root netns                                  netns vmtp-os-cn1 (compute + network node)
 #   127.0.0.1: APIs, MariaDB, RabbitMQ          linuxbridge agent, l3 agent, socat :5672 -> RabbitMQ
-#   vmtp-os-ext 198.18.200.1/24 ===veth===      ext0 in bridge br-public (physnet "public": routers' qg- ports)
+#   vmtp-os-ext 198.18.200.1/24 ===veth===      ext0 in bridge br-public, with pub-cn1 and pub-cn2 (physnet
+#                                               "public": pub-cnN ==veth== pub0 in host cnN, the agents' mapping)
 #                                               underlay 198.18.203.1/24 = VXLAN local_ip
 #                                                 ||  veth (MTU 1500: tenant networks get 1450)
 #                                               netns vmtp-os-cn2 (compute node)
-#                                               underlay 198.18.203.2/24, linuxbridge agent, socat :5672
+#                                               underlay 198.18.203.2/24, linuxbridge agent, socat :5672, pub0
 #   brq<net> bridges in each compute netns hold vxlan-<vni> and the taps of that host's VMs; a VM is the netns
 #   vmtp-os-vm-<uuid:8>, eth0 with the port's MAC/IP/MTU, default route via the subnet's gateway, sshd on :22.
 #
 # Compute host names (nova-compute `host`, the agents' `host`, Nova's OS-EXT-SRV-ATTR:host, `nova:HOST` forcing)
-# are the names of their namespaces: vmtp-os-cn1 and vmtp-os-cn2, both in availability zone "nova". Only cn1
-# has physnet "public" (routers' gateways); VMs go on tenant (VXLAN) networks.
+# are the names of their namespaces: vmtp-os-cn1 and vmtp-os-cn2, both in availability zone "nova". Both have
+# physnet "public" (routers' gateways on cn1; a VM booted on the provider network works on either host, reached
+# from the root namespace at its own address); VMs go on tenant (VXLAN) networks otherwise.
 #
 # Cloud: Keystone http://127.0.0.1:5000/v3, region RegionOne; admin/secret (project admin, and admin of project
 # demo too, so an admin token scoped to demo can force demo's servers onto a host); demo/demo (project demo, role

@@ -233,7 +233,7 @@ EOF
         # l2_population stays off: broadcast and unknown unicast go to the VXLAN multicast group over the veth.
         {
             echo "[linux_bridge]"
-            [[ $host != "$NET_NODE" ]] || echo "bridge_mappings = public:$EXT_BRIDGE"
+            echo "physical_interface_mappings = public:pub0"
             cat <<EOF
 [vxlan]
 enable_vxlan = true

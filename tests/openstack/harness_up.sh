@@ -27,6 +27,15 @@ build_hosts()
     ip -n "$NET_NODE" link set ext0 master "$EXT_BRIDGE" up
     ip addr add "$EXT_ROOT_CIDR" dev "$EXT_ROOT_IF"
     ip link set "$EXT_ROOT_IF" up
+    # Every host (the network node too) has the physnet as an interface pub0, a veth whose peer is in br-public:
+    # the linuxbridge agent enslaves pub0 to the network's bridge (physical_interface_mappings), where os-vif puts
+    # a VM's tap and the L3 agent a router's gateway port. (With bridge_mappings the agent leaves a VM's tap where
+    # os-vif put it, in a bridge of its own: a VM on the provider network would reach nothing.)
+    for host in "${HOSTS[@]}"; do
+        ip -n "$NET_NODE" link add "pub-${host##*-}" type veth peer name pub0 netns "$host" || die "veth to $host"
+        ip -n "$NET_NODE" link set "pub-${host##*-}" master "$EXT_BRIDGE" up
+        ip -n "$host" link set pub0 up
+    done
     for i in "${!HOSTS[@]}"; do mkdir -p "$BASE/netns/${HOSTS[i]}"; done
 }
 
