@@ -226,6 +226,56 @@ assert_cmp "bad password: Keystone's refusal is quoted" \
 assert_cmp "bad password: the password is not shown" "$(grep -c 'not-the-password' "$tmp/badpw.err" "$tmp/badpw.out" | awk -F: '{ s += $2 } END { print s }')" == 0
 check_no_leak "after the bad password"
 
+# --- a password asked on the terminal (none in the openrc) --------------------------------------------------------
+# tty_run NAME PASSWORD ARGS... : ARGS on a pseudo-terminal; PASSWORD is typed once the prompt shows (what is typed
+# before the prompt is flushed, as getpass does). Everything shown on the terminal goes to $tmp/NAME.err.
+tty_run()
+{
+    python3 - "$tmp/$1.err" "${@:2}" <<'PY'
+import os, pty, select, signal, sys, time
+log, password, argv = sys.argv[1], sys.argv[2], sys.argv[3:]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(argv[0], argv)
+shown, typed, end = b"", False, time.monotonic() + 120
+while time.monotonic() < end:
+    if select.select([fd], [], [], 0.2)[0]:
+        try:
+            data = os.read(fd, 4096)
+        except OSError:
+            break
+        if not data:
+            break
+        shown += data
+        if not typed and b"OpenStack password for " in shown:
+            os.write(fd, password.encode() + b"\n")
+            typed = True
+else:
+    os.kill(pid, signal.SIGKILL)
+open(log, "wb").write(shown)
+sys.exit(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+PY
+    echo $? >"$tmp/$1.rc"
+}
+grep -v '^export OS_PASSWORD=' "$base/openrc" >"$tmp/openrc-nopw"
+tty_run tty_bad "typed-$$-wrong" "$vmtp" cleanup --run-id fffffff -r "$tmp/openrc-nopw"
+assert_cmp "asked password, wrong: exit 2" "$(cat "$tmp/tty_bad.rc")" == 2
+assert_cmp "asked password, wrong: it was asked" "$(grep -c 'OpenStack password for admin@' "$tmp/tty_bad.err")" == 1
+assert_cmp "asked password, wrong: Keystone's refusal" "$(grep -c 'HTTP 401' "$tmp/tty_bad.err")" '>=' 1
+assert_cmp "asked password, wrong: not echoed" "$(grep -c "typed-$$-wrong" "$tmp/tty_bad.err")" == 0
+tty_run tty_good "$(sed -n 's/^export OS_PASSWORD=//p' "$base/openrc")" "$vmtp" cleanup --run-id fffffff \
+    -r "$tmp/openrc-nopw"
+assert_cmp "asked password, right: exit 0" "$(cat "$tmp/tty_good.rc")" == 0
+(($(cat "$tmp/tty_good.rc") == 0)) || tail -n 5 "$tmp/tty_good.err"
+assert_cmp "asked password, right: the cloud was searched" "$(grep -c 'strays: 0 resources' "$tmp/tty_good.err")" == 1
+# no controlling terminal at all (setsid), as under ctest
+setsid -w timeout -k 5 60 "$vmtp" cleanup --run-id fffffff -r "$tmp/openrc-nopw" </dev/null >"$tmp/notty.out" \
+    2>"$tmp/notty.err"
+echo $? >"$tmp/notty.rc"
+assert_cmp "no password and no terminal: exit 2" "$(cat "$tmp/notty.rc")" == 2
+assert_cmp "no password and no terminal: says how to give one" \
+    "$(grep -c 'no password (give -p, OS_PASSWORD, or run on a terminal' "$tmp/notty.err")" == 1
+
 # --- signals at three points, SIGTERM, kill -9 --------------------------------------------------------------------
 # interrupt NAME SIGNAL REGEX WHAT EXIT : starts a run, sends SIGNAL once its log matches REGEX, expects EXIT.
 interrupt()
@@ -291,9 +341,17 @@ assert_cmp "VM in ERROR: the fault is in the log" "$(grep -ciE 'went to ERROR: .
 check_no_leak "after a VM in ERROR"
 
 # --- two runs at once in one project ---------------------------------------------------------------------------------
+# The second is VMTP's provider-network case: reuse_network_name (the external network itself: no router, no floating
+# IP, the VMs reached at their address on it), with the configured key pair (public_key_file + private_key_file: the
+# VMs accept only that key, so its rows pass only if the cloud's key pair was made from it).
+cat >"$tmp/provider.yaml" <<EOF
+reuse_network_name: $VMTP_OS_EXT_NET
+public_key_file: $tmp/userkey.pub
+private_key_file: $tmp/userkey
+EOF
 start_vmtp conc1 -r "$base/openrc" "${quick[@]}" --protocols TI --same-network-only
 p1=$PID
-start_vmtp conc2 -r "$base/openrc" "${quick[@]}" --protocols TI --same-network-only
+start_vmtp conc2 -r "$base/openrc" "${quick[@]}" -c "$tmp/provider.yaml" --protocols TI
 p2=$PID
 ns_wait_bounded "$p1" 400
 rc1=$?
@@ -303,8 +361,15 @@ record_run conc1
 record_run conc2
 assert_cmp "concurrent run 1: exit 0" "$rc1" == 0
 assert_cmp "concurrent run 2: exit 0" "$rc2" == 0
+((rc2 == 0)) || tail -n 15 "$tmp/conc2.err"
 assert_cmp "concurrent run 1: 4 rows PASSED (1.x, 2.x: TCP and ICMP)" "$(rows_passed conc1)" == 4
 assert_cmp "concurrent run 2: 4 rows PASSED (1.x, 2.x: TCP and ICMP)" "$(rows_passed conc2)" == 4
+assert_cmp "reuse_network_name: said so" \
+    "$(grep -c "reusing network $VMTP_OS_EXT_NET .*no router and no floating IP" "$tmp/conc2.err")" == 1
+assert_cmp "reuse_network_name: no network, router or floating IP created" \
+    "$(grep -cE 'created (network|router|floatingip) ' "$tmp/conc2.err")" == 0
+assert_cmp "reuse_network_name: the VMs were reached on the external network" \
+    "$(grep -cE "VM [a-z0-9-]+: SSH port open at ${VMTP_OS_EXT_CIDR%.0/24}\.[0-9]+ " "$tmp/conc2.err")" == 3
 check_no_leak "after two concurrent runs"
 
 # --- an application credential from clouds.yaml ----------------------------------------------------------------------
@@ -350,6 +415,12 @@ cat >"$tmp/up.yaml" <<EOF
 image_name: vmtp-test-uploaded-$$
 vm_image_url: http://127.0.0.1:$port/img.raw
 flavor_type: vmtp-test-no-such-flavor-$$
+flavor:
+  vcpus: 2
+  ram: 1024
+  disk: 1
+  swap: 16
+  extra_specs: {"hw:cpu_policy": shared, "vmtp:note": "created by vmtp_openstack.sh"}
 router_name: vmtp-test-reused-router
 EOF
 run_vmtp keep -r "$base/openrc" "${quick[@]}" -c "$tmp/up.yaml" --protocols I --same-network-only \
@@ -362,6 +433,13 @@ assert_cmp "upload run: a flavor was created" "$(grep -c "flavor 'vmtp-test-no-s
 assert_cmp "upload run: the router was reused" "$(grep -c 'reusing router vmtp-test-reused-router' "$tmp/keep.err")" == 1
 assert_cmp "--keep-resources: the cleanup command is printed" "$(grep -c 'the resources are kept; remove them with: vmtp cleanup --ledger' "$tmp/keep.err")" == 1
 assert_cmp "--keep-resources: the VMs are still there" "$(count_vmtp_resources)" '>' 5
+flavor=$(os_api "$admin_tok" GET "$OS_NOVA/flavors/detail?is_public=None" |
+    jq -c '[.flavors[] | select(.name | test("^vmtp-[0-9a-f]{7}-flavor$"))] | .[0] // {}')
+assert_eq "the created flavor has the flavor key's vcpus, ram, disk, swap" \
+    "$(jq -r '"\(.vcpus) \(.ram) \(.disk) \(.swap)"' <<<"$flavor")" "2 1024 1 16"
+assert_eq "the created flavor has the flavor key's extra specs" \
+    "$(os_api "$admin_tok" GET "$OS_NOVA/flavors/$(jq -r .id <<<"$flavor")/os-extra_specs" | jq -c .extra_specs)" \
+    '{"hw:cpu_policy":"shared","vmtp:note":"created by vmtp_openstack.sh"}'
 assert_cmp "--keep-resources: the uploaded image is there" \
     "$(os_api "$admin_tok" GET "$OS_GLANCE/images?name=vmtp-test-uploaded-$$" | jq '.images | length')" == 1
 timeout 300 "$vmtp" cleanup --all-stale -r "$base/openrc" >"$tmp/stale.out" 2>&1
