@@ -313,8 +313,13 @@ static int s_flavor_spec(config_flavor_t *f, const char *key, const char *val, c
         snprintf(why, cap, "extra spec '%.64s': a key is 1 to 255 letters, digits and - _ : . or space", key);
         return -EINVAL;
     }
+    char sub[200];
     if (strlen(val) > 255) {
         snprintf(why, cap, "extra spec '%.64s': its value is longer than 255 bytes", key);
+        return -EINVAL;
+    }
+    if (text_plain_check(val, strlen(val), sub, sizeof sub) < 0) {
+        snprintf(why, cap, "extra spec '%.64s': its value has %s", key, sub);
         return -EINVAL;
     }
     unsigned i = 0;
@@ -401,12 +406,18 @@ static int s_apply(config_t *c, const s_key_t *k, const char *const *vals, unsig
         return -EINVAL;
     }
     switch (k->kind) {
-    case K_STR:
+    case K_STR: {
         if (strlen(vals[0]) > (size_t)k->b) {
             snprintf(why, cap, "longer than %.0f bytes", k->b);
             return -EINVAL;
         }
+        char bad[200];
+        if (text_plain_check(vals[0], strlen(vals[0]), bad, sizeof bad) < 0) {
+            snprintf(why, cap, "has %s", bad);
+            return -EINVAL;
+        }
         return s_dup((char **)p, s_is_null(vals[0]) ? NULL : vals[0]);
+    }
     case K_UINT: return s_parse_uint(vals[0], k->a, k->b, (uint64_t *)p, why, cap);
     case K_BOOL: return s_parse_bool(vals[0], (bool *)p, why, cap);
     case K_ENUM: return s_parse_enum(k, vals[0], (char *)p, 32, why, cap);
@@ -442,11 +453,17 @@ static int s_apply(config_t *c, const s_key_t *k, const char *const *vals, unsig
                 snprintf(why, cap, "needs %u to %.0f values, got %u", min, k->a, n);
             return -EINVAL;
         }
-        for (unsigned i = 0; i < n; i++)
+        for (unsigned i = 0; i < n; i++) {
+            char sub[200];
             if (strlen(vals[i]) > (size_t)k->b) {
                 snprintf(why, cap, "entry %u is longer than %.0f bytes", i + 1, k->b);
                 return -EINVAL;
             }
+            if (text_plain_check(vals[i], strlen(vals[i]), sub, sizeof sub) < 0) {
+                snprintf(why, cap, "entry %u has %s", i + 1, sub);
+                return -EINVAL;
+            }
+        }
         s_strs_t *l = p;
         for (unsigned i = 0; i < CONFIG_LIST_MAX; i++) {
             free(l->v[i]);
@@ -524,6 +541,13 @@ static const char *s_node_kind(const yaml_node_t *n)
     return n->type == YAML_MAPPING_NODE ? "a mapping" : n->type == YAML_SEQUENCE_NODE ? "a list" : "a value";
 }
 
+/* A scalar's text, or NULL when it holds a NUL (an escaped "\0" would cut the value short unseen). */
+static const char *s_scalar_text(const yaml_node_t *n)
+{
+    const char *v = (const char *)n->data.scalar.value;
+    return strlen(v) == n->data.scalar.length ? v : NULL;
+}
+
 /* `flavor:` in YAML: nothing (keep), or a mapping of the fields, extra_specs a mapping of its own
  * that replaces the specs before it. *line follows the node being read, for the caller's message. */
 static int s_flavor_yaml(config_flavor_t *f, yaml_document_t *doc, const yaml_node_t *vn, size_t *line, char *why,
@@ -562,7 +586,12 @@ static int s_flavor_yaml(config_flavor_t *f, yaml_document_t *doc, const yaml_no
                 snprintf(why, cap, "%s expects a value, not %s", field, s_node_kind(v));
                 return -EINVAL;
             }
-            int rc = s_flavor_set(f, field, (const char *)v->data.scalar.value, why, cap);
+            const char *text = s_scalar_text(v);
+            if (!text) {
+                snprintf(why, cap, "%s holds a NUL character", field);
+                return -EINVAL;
+            }
+            int rc = s_flavor_set(f, field, text, why, cap);
             if (rc < 0)
                 return rc;
             continue;
@@ -582,13 +611,17 @@ static int s_flavor_yaml(config_flavor_t *f, yaml_document_t *doc, const yaml_no
                 snprintf(why, cap, "extra_specs: each entry is KEY: VALUE, both plain values");
                 return -EINVAL;
             }
-            const char *key = (const char *)sk->data.scalar.value;
+            const char *key = s_scalar_text(sk), *val = s_scalar_text(sv);
+            if (!key || !val) {
+                snprintf(why, cap, "extra_specs: an entry holds a NUL character");
+                return -EINVAL;
+            }
             for (unsigned i = 0; i < f->n_specs; i++)
                 if (!strcmp(f->spec_key[i], key)) {
                     snprintf(why, cap, "extra spec '%.64s' appears twice", key);
                     return -EINVAL;
                 }
-            int rc = s_flavor_spec(f, key, (const char *)sv->data.scalar.value, why, cap);
+            int rc = s_flavor_spec(f, key, val, why, cap);
             if (rc < 0)
                 return rc;
         }
@@ -654,7 +687,8 @@ int config_load_string(config_t *c, const char *name, const char *text, size_t l
         bool list = false;
         char sub[300] = "";
         if (vn->type == YAML_SCALAR_NODE) {
-            vals[n++] = (const char *)vn->data.scalar.value;
+            if (!(vals[n++] = s_scalar_text(vn)))
+                snprintf(sub, sizeof sub, "the value holds a NUL character");
         } else if (vn->type == YAML_SEQUENCE_NODE) {
             list = true;
             for (yaml_node_item_t *it = vn->data.sequence.items.start; it < vn->data.sequence.items.top; it++) {
@@ -667,7 +701,10 @@ int config_load_string(config_t *c, const char *name, const char *text, size_t l
                     snprintf(sub, sizeof sub, "more than %d values", CONFIG_LIST_MAX);
                     break;
                 }
-                vals[n++] = (const char *)e->data.scalar.value;
+                if (!(vals[n++] = s_scalar_text(e))) {
+                    snprintf(sub, sizeof sub, "entry %u holds a NUL character", n);
+                    break;
+                }
             }
         } else {
             snprintf(sub, sizeof sub, "expects a value or a list, not %s", s_node_kind(vn));
@@ -715,6 +752,16 @@ static void s_write_str(FILE *out, const char *s)
     fputc('\'', out);
 }
 
+/* The shortest of %.15g and %.17g that reads back as x (%g would show 2.1234567 as 2.12346). */
+static void s_write_num(FILE *out, double x)
+{
+    char b[40];
+    snprintf(b, sizeof b, "%.15g", x);
+    if (strtod(b, NULL) != x)
+        snprintf(b, sizeof b, "%.17g", x);
+    fputs(b, out);
+}
+
 void config_write_yaml(const config_t *c, FILE *out)
 {
     fprintf(out, "# vmtp configuration (VMTP's cfg.default.yaml keys, then vmtp's own)\n---\n");
@@ -756,7 +803,11 @@ void config_write_yaml(const config_t *c, FILE *out)
         }
         case K_RANGE: {
             const s_range_t *r = p;
-            fprintf(out, " [%g, %g]", r->lo, r->hi);
+            fprintf(out, " [");
+            s_write_num(out, r->lo);
+            fprintf(out, ", ");
+            s_write_num(out, r->hi);
+            fprintf(out, "]");
             break;
         }
         case K_FLAVOR: {

@@ -28,7 +28,8 @@ static int s_err(s_ctx_t *x, const yaml_node_t *n, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    snprintf(x->why, x->cap, "%s:%zu: %s", x->file, n ? n->start_mark.line + 1 : 0, msg);
+    /* no node: the document is empty, and line 1 is where it would start */
+    snprintf(x->why, x->cap, "%s:%zu: %s", x->file, n ? n->start_mark.line + 1 : 1, msg);
     return -EINVAL;
 }
 
@@ -53,8 +54,13 @@ static int s_copy(s_ctx_t *x, const yaml_node_t *v, const char *where, const cha
                      v && v->type == YAML_SEQUENCE_NODE ? "a list" : "a mapping");
     if (!s[0])
         return s_err(x, v, "%s: %s is empty", where, field);
+    if (strlen(s) != v->data.scalar.length)
+        return s_err(x, v, "%s: %s holds a NUL character", where, field);
     if (strlen(s) >= cap)
         return s_err(x, v, "%s: %s is longer than %zu bytes", where, field, cap - 1);
+    char bad[200];
+    if (text_plain_check(s, strlen(s), bad, sizeof bad) < 0)
+        return s_err(x, v, "%s: %s has %s", where, field, bad);
     snprintf(out, cap, "%s", s);
     return 0;
 }
@@ -68,7 +74,11 @@ static int s_dup(s_ctx_t *x, const yaml_node_t *v, const char *where, const char
     free(*out);
     *out = strdup(buf);
     memset(buf, 0, sizeof buf); /* host specs may hold a password */
-    return *out ? 0 : -ENOMEM;
+    if (!*out) {
+        snprintf(x->why, x->cap, "%s: out of memory", x->file);
+        return -ENOMEM;
+    }
+    return 0;
 }
 
 static const char *const s_vm_keys[] = {"name", "role", "ssh", "fixed_ip", "floating_ip", "network", "compute_host"};

@@ -84,16 +84,72 @@ int text_read_file(const char *path, size_t max, const char *what, char **out, s
 int text_yaml_load(const char *name, const char *text, size_t len, yaml_document_t *doc, char *why, size_t cap)
 {
     yaml_parser_t parser;
-    if (!yaml_parser_initialize(&parser))
+    if (!yaml_parser_initialize(&parser)) {
+        snprintf(why, cap, "%s: out of memory", name);
         return -ENOMEM;
+    }
     yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
     int rc = 0;
     if (!yaml_parser_load(&parser, doc)) {
-        snprintf(why, cap, "%s:%zu:%zu: not valid YAML: %s%s%s", name, parser.problem_mark.line + 1,
-                 parser.problem_mark.column + 1, parser.problem ? parser.problem : "syntax error",
-                 parser.context ? " " : "", parser.context ? parser.context : "");
-        rc = -EINVAL;
+        size_t line = parser.problem_mark.line + 1, col = parser.problem_mark.column + 1;
+        if (parser.error == YAML_READER_ERROR) { /* the reader gives a byte offset, not a mark */
+            line = 1;
+            col = 1;
+            for (size_t i = 0; i < parser.problem_offset && i < len; i++, col++)
+                if (text[i] == '\n') {
+                    line++;
+                    col = 0;
+                }
+        }
+        if (parser.error == YAML_MEMORY_ERROR) {
+            snprintf(why, cap, "%s: out of memory", name);
+            rc = -ENOMEM;
+        } else {
+            snprintf(why, cap, "%s:%zu:%zu: not valid YAML: %s%s%s", name, line, col,
+                     parser.problem ? parser.problem : "syntax error", parser.context ? " " : "",
+                     parser.context ? parser.context : "");
+            rc = -EINVAL;
+        }
     }
     yaml_parser_delete(&parser);
     return rc;
+}
+
+int text_plain_check(const char *s, size_t len, char *why, size_t cap)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    for (size_t i = 0; i < len;) {
+        unsigned c = u[i], n = c < 0x80             ? 0
+                               : (c & 0xe0) == 0xc0 ? 1
+                               : (c & 0xf0) == 0xe0 ? 2
+                               : (c & 0xf8) == 0xf0 ? 3
+                                                    : 9;
+        if (c < 0x20 || c == 0x7f) {
+            snprintf(why, cap, "a control character (0x%02x) at byte %zu", c, i + 1);
+            return -EINVAL;
+        }
+        if (n == 9 || (n && i + n >= len)) {
+            snprintf(why, cap, "not valid UTF-8 at byte %zu", i + 1);
+            return -EINVAL;
+        }
+        unsigned cp = n == 0 ? c : n == 1 ? c & 0x1f : n == 2 ? c & 0x0f : c & 0x07;
+        for (unsigned k = 1; k <= n; k++) {
+            if ((u[i + k] & 0xc0) != 0x80) {
+                snprintf(why, cap, "not valid UTF-8 at byte %zu", i + 1);
+                return -EINVAL;
+            }
+            cp = cp << 6 | (u[i + k] & 0x3f);
+        }
+        static const unsigned min[] = {0, 0x80, 0x800, 0x10000};
+        if (cp < min[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+            snprintf(why, cap, "not valid UTF-8 at byte %zu", i + 1);
+            return -EINVAL;
+        }
+        if ((cp >= 0x80 && cp <= 0x9f) || cp == 0x2028 || cp == 0x2029) {
+            snprintf(why, cap, "a control character (U+%04X) at byte %zu", cp, i + 1);
+            return -EINVAL;
+        }
+        i += n + 1;
+    }
+    return 0;
 }

@@ -17,8 +17,15 @@ const char *text_closest(const char *s, const char *const *names, size_t n, unsi
  * sentence in why (-EFBIG when larger than max). The caller wipes (if it may hold secrets) and frees *out. */
 int text_read_file(const char *path, size_t max, const char *what, char **out, size_t *len, char *why, size_t cap);
 
-/* Parses YAML text into *doc (yaml_document_delete it). Returns 0, -ENOMEM, or -EINVAL with
- * "NAME:LINE:COLUMN: not valid YAML: problem context" in why. */
+/* Parses YAML text into *doc (yaml_document_delete it). Returns 0, -ENOMEM ("out of memory" in why),
+ * or -EINVAL with "NAME:LINE:COLUMN: not valid YAML: problem context" in why (for a byte libyaml's
+ * reader refuses, the line and column of that byte). */
 int text_yaml_load(const char *name, const char *text, size_t len, yaml_document_t *doc, char *why, size_t cap);
+
+/* Whether the len bytes at s are one line of printable text: valid UTF-8 without NUL, other C0
+ * controls, DEL, C1 controls, or the line and paragraph separators U+2028/U+2029. No value of a
+ * config or inventory needs them, and a value with them cannot be written back as it was read (nor
+ * shown in a log line as it is). Returns 0, or -EINVAL with the reason and byte offset in why. */
+int text_plain_check(const char *s, size_t len, char *why, size_t cap);
 
 #endif

@@ -130,6 +130,16 @@ static void t_errors(void)
     s_expect_error("- a\n- b\n", "t.yaml:1: expected a mapping", "found a list");
     s_expect_error("ping_count: [1\n", "t.yaml:", "not valid YAML");
     s_expect_error("key: 'unterminated\n", "not valid YAML", NULL);
+    /* a byte libyaml's reader refuses is placed where it is, not at 1:1 */
+    s_expect_error("ping_count: 2\nimage_name: a\x01b\n", "t.yaml:2:14: not valid YAML", "control characters");
+    /* values are one line of printable text: what -sc writes must load back as it was */
+    s_expect_error("image_name: \"Ubuntu\\n22.04\"\n", "key 'image_name': has a control character (0x0a)", NULL);
+    s_expect_error("image_name: |\n  Ubuntu\n", "key 'image_name': has a control character (0x0a) at byte 7", NULL);
+    s_expect_error("image_name: \"a\\u2028b\"\n", "control character (U+2028)", NULL);
+    s_expect_error("image_name: \"abc\\0def\"\n", "the value holds a NUL character", NULL);
+    s_expect_error("dns_nameservers: [\"a\\tb\"]\n", "entry 1 has a control character (0x09)", NULL);
+    s_expect_error("flavor: {extra_specs: {k: \"v\\x7f\"}}\n",
+                   "extra spec 'k': its value has a control character (0x7f)", NULL);
     /* a long string is refused, not truncated */
     char big[400];
     memset(big, 'x', sizeof big);
@@ -219,6 +229,11 @@ static void t_set(void)
           "bad entry: %s", why);
     CHECK(config_set(&c, "udp_pkt_sizes", ",", why, sizeof why) == -EINVAL, "empty list");
     CHECK(c.udp_pkt_sizes.n == 3, "a refused value leaves the old one");
+    CHECK(config_set(&c, "image_name", "ab\xc3", why, sizeof why) == -EINVAL &&
+              strstr(why, "not valid UTF-8 at byte 3"),
+          "invalid UTF-8 from the command line: %s", why);
+    CHECK(config_set(&c, "image_name", "Ubuntu 22.04 \xc3\xa9t\xc3\xa9", why, sizeof why) == 0, "UTF-8 is fine: %s",
+          why);
     config_fini(&c);
 }
 
@@ -228,7 +243,7 @@ static void t_round_trip(void)
     char why[512] = "";
     config_defaults(&a);
     config_set(&a, "vm_name_server", "it's a 'server'", why, sizeof why);
-    config_set(&a, "udp_loss_rate_range", "0.25,4.5", why, sizeof why);
+    config_set(&a, "udp_loss_rate_range", "0.1234567,4.5", why, sizeof why);
     config_set(&a, "availability_zone", "nova", why, sizeof why);
     config_set(&a, "flavor", "vcpus=3,swap=64,extra_specs.hw:cpu_policy=dedicated,extra_specs.note=it's 'quoted'", why,
                sizeof why);
@@ -246,7 +261,7 @@ static void t_round_trip(void)
     fclose(f);
     CHECK(l1 == l2 && !memcmp(t1, t2, l1), "dump, load, dump differs");
     CHECK(b.vm_name_server && !strcmp(b.vm_name_server, "it's a 'server'"), "quotes survive");
-    CHECK(b.udp_loss_rate_range.lo == 0.25, "range survives");
+    CHECK(b.udp_loss_rate_range.lo == 0.1234567, "range survives exactly: %.17g", b.udp_loss_rate_range.lo);
     CHECK(b.flavor.vcpus == 3 && b.flavor.swap == 64 && b.flavor.n_specs == 2, "flavor survives");
     free(t1);
     free(t2);

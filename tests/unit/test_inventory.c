@@ -101,6 +101,13 @@ int main(void)
     s_bad("", "expected a mapping with vms", NULL);
     s_bad("hosts: [root@a]\n", "vms is missing", NULL);
     s_bad("vms: [\n", "not valid YAML", NULL);
+    /* an empty document has no line to name */
+    s_bad("# nothing\n", "inv.yaml:1: expected a mapping", NULL);
+    /* no control character, NUL or line break in a value (it would reach logs and the JSON as it is) */
+    s_bad(s_edit("    network: net2\n", "    network: \"net\\n2\"\n"), "network has a control character (0x0a)", NULL);
+    s_bad(s_edit("    network: net2\n", "    network: \"net\\x1b[31m\"\n"), "control character (0x1b)", NULL);
+    s_bad(s_edit("    network: net2\n", "    network: \"net\\u0085\"\n"), "control character (U+0085)", NULL);
+    s_bad(s_edit("    network: net2\n", "    network: \"net\\0x\"\n"), "network holds a NUL character", NULL);
     rc = inventory_load("/nonexistent/inv.yaml", &inv, why, sizeof why);
     CHECK(rc == -ENOENT && strstr(why, "/nonexistent/inv.yaml"), "missing file: %d %s", rc, why);
     inventory_fini(&inv);
