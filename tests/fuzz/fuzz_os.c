@@ -21,6 +21,9 @@
  * (openrc-*, clouds-*, ledger-*, token-*, err-*) and "found-*" inputs of a campaign that reach
  * edges those do not (kept by hand, a few dozen at most).
  */
+#define FUZZ_TARGET "fuzz_os"
+#include "fuzz_props.h"
+
 #include "os_client.h"
 #include "os_creds.h"
 #include "os_http.h"
@@ -38,56 +41,37 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static os_token_t s_tok; /* 20 KiB: not on the stack */
 
-static void s_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void s_fail(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("fuzz_os: PROPERTY VIOLATED: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    abort();
-}
-
-/* Fails unless the char array field holds a NUL. */
-#define S_TERMINATED(what, field)                                                                                      \
-    do {                                                                                                               \
-        if (!memchr((field), 0, sizeof(field)))                                                                        \
-            s_fail("%s: %s is not NUL-terminated", (what), #field);                                                    \
-    } while (0)
-
 /* A failure's reason: there, and starting with name when name is given. */
 static void s_why(const char *what, int rc, const char *why, size_t cap, const char *name)
 {
     if (!memchr(why, 0, cap))
-        s_fail("%s: why is not NUL-terminated", what);
+        fuzz_fail("%s: why is not NUL-terminated", what);
     if (!why[0])
-        s_fail("%s failed (%d) without saying why", what, rc);
+        fuzz_fail("%s failed (%d) without saying why", what, rc);
     if (name && strncmp(why, name, strlen(name)) != 0)
-        s_fail("%s failed (%d) without naming its input: %s", what, rc, why);
+        fuzz_fail("%s failed (%d) without naming its input: %s", what, rc, why);
 }
 
 static void s_creds_terminated(const char *what, const os_creds_t *c)
 {
-    S_TERMINATED(what, c->auth_url);
-    S_TERMINATED(what, c->auth_type);
-    S_TERMINATED(what, c->username);
-    S_TERMINATED(what, c->user_id);
-    S_TERMINATED(what, c->password);
-    S_TERMINATED(what, c->user_domain_name);
-    S_TERMINATED(what, c->user_domain_id);
-    S_TERMINATED(what, c->project_name);
-    S_TERMINATED(what, c->project_id);
-    S_TERMINATED(what, c->project_domain_name);
-    S_TERMINATED(what, c->project_domain_id);
-    S_TERMINATED(what, c->app_cred_id);
-    S_TERMINATED(what, c->app_cred_name);
-    S_TERMINATED(what, c->app_cred_secret);
-    S_TERMINATED(what, c->region);
-    S_TERMINATED(what, c->interface);
-    S_TERMINATED(what, c->cacert);
-    S_TERMINATED(what, c->source);
+    FUZZ_TERMINATED(what, c->auth_url);
+    FUZZ_TERMINATED(what, c->auth_type);
+    FUZZ_TERMINATED(what, c->username);
+    FUZZ_TERMINATED(what, c->user_id);
+    FUZZ_TERMINATED(what, c->password);
+    FUZZ_TERMINATED(what, c->user_domain_name);
+    FUZZ_TERMINATED(what, c->user_domain_id);
+    FUZZ_TERMINATED(what, c->project_name);
+    FUZZ_TERMINATED(what, c->project_id);
+    FUZZ_TERMINATED(what, c->project_domain_name);
+    FUZZ_TERMINATED(what, c->project_domain_id);
+    FUZZ_TERMINATED(what, c->app_cred_id);
+    FUZZ_TERMINATED(what, c->app_cred_name);
+    FUZZ_TERMINATED(what, c->app_cred_secret);
+    FUZZ_TERMINATED(what, c->region);
+    FUZZ_TERMINATED(what, c->interface);
+    FUZZ_TERMINATED(what, c->cacert);
+    FUZZ_TERMINATED(what, c->source);
 }
 
 static void s_openrc(const char *text, size_t len)
@@ -98,11 +82,11 @@ static void s_openrc(const char *text, size_t len)
     memset(why, 0, sizeof why);
     int rc = os_creds_from_openrc_string("f.rc", text, len, &c, why, sizeof why);
     if (rc != 0 && rc != -EINVAL)
-        s_fail("openrc: returned %d", rc);
+        fuzz_fail("openrc: returned %d", rc);
     if (rc)
         s_why("openrc", rc, why, sizeof why, "f.rc");
     else if (strcmp(c.source, "openrc f.rc") != 0)
-        s_fail("openrc: accepted, source '%s'", c.source);
+        fuzz_fail("openrc: accepted, source '%s'", c.source);
     s_creds_terminated("openrc", &c);
     if (!rc) { /* what an accepted file gives goes through the check: it must not crash either */
         rc = os_creds_check(&c, why, sizeof why);
@@ -120,7 +104,7 @@ static void s_clouds(const char *text, size_t len)
     memset(why, 0, sizeof why);
     int rc = os_creds_from_clouds_yaml_string("f.yaml", text, len, "c", &c, why, sizeof why);
     if (rc != 0 && rc != -EINVAL && rc != -ENOENT && rc != -ENOMEM)
-        s_fail("clouds.yaml: returned %d", rc);
+        fuzz_fail("clouds.yaml: returned %d", rc);
     if (rc)
         s_why("clouds.yaml", rc, why, sizeof why, rc == -ENOMEM ? NULL : "f.yaml");
     s_creds_terminated("clouds.yaml", &c);
@@ -136,7 +120,7 @@ static int s_ledger_parse(const char *text, size_t len, os_ledger_t **out)
         return -ENOMEM;
     int rc = os_ledger_parse(l, "f.jsonl", text, len, why, sizeof why);
     if (rc != 0 && rc != -EINVAL && rc != -E2BIG && rc != -ENOMEM)
-        s_fail("ledger: returned %d", rc);
+        fuzz_fail("ledger: returned %d", rc);
     if (rc)
         s_why("ledger", rc, why, sizeof why, "f.jsonl");
     *out = l;
@@ -153,16 +137,16 @@ static void s_ledger(const char *text, size_t len)
     }
     unsigned n = os_ledger_count(l);
     if (os_ledger_live(l) > n)
-        s_fail("ledger: %u live of %u entries", os_ledger_live(l), n);
+        fuzz_fail("ledger: %u live of %u entries", os_ledger_live(l), n);
     if (os_ledger_entry(l, n) != NULL)
-        s_fail("ledger: an entry past the end");
+        fuzz_fail("ledger: an entry past the end");
     for (unsigned i = 0; i < n; i++) {
         const os_ledger_entry_t *e = os_ledger_entry(l, i);
         if (!e || (unsigned)e->kind >= OS_RES_N)
-            s_fail("ledger: entry %u has no valid kind", i);
-        S_TERMINATED("ledger", e->id);
-        S_TERMINATED("ledger", e->name);
-        S_TERMINATED("ledger", e->parent);
+            fuzz_fail("ledger: entry %u has no valid kind", i);
+        FUZZ_TERMINATED("ledger", e->id);
+        FUZZ_TERMINATED("ledger", e->name);
+        FUZZ_TERMINATED("ledger", e->parent);
     }
     /* a crash tears the next record: the ledger must read the same */
     static const char torn[] = "{\"op\":\"create\",\"kind\":\"ser";
@@ -174,7 +158,7 @@ static void s_ledger(const char *text, size_t len)
             os_ledger_t *l2 = NULL;
             int rc2 = s_ledger_parse(t, len + sizeof torn - 1, &l2);
             if (rc2 != 0 || os_ledger_count(l2) != n || os_ledger_live(l2) != os_ledger_live(l))
-                s_fail("ledger: accepted, but not with a torn last line after it (%d)", rc2);
+                fuzz_fail("ledger: accepted, but not with a torn last line after it (%d)", rc2);
             os_ledger_close(&l2);
             free(t);
         }
@@ -188,26 +172,26 @@ static void s_token(const char *text, size_t len, const char *interface, const c
     memset(why, 0, sizeof why);
     int rc = os_token_parse(text, len, interface, region, &s_tok, why, sizeof why);
     if (rc != 0 && rc != -EINVAL)
-        s_fail("token: returned %d", rc);
+        fuzz_fail("token: returned %d", rc);
     if (rc) {
         s_why("token", rc, why, sizeof why, NULL);
         return;
     }
     if (!s_tok.project_id[0])
-        s_fail("token: accepted without a project");
+        fuzz_fail("token: accepted without a project");
     if (s_tok.n_endpoints > OS_MAX_ENDPOINTS)
-        s_fail("token: %u endpoints", s_tok.n_endpoints);
-    S_TERMINATED("token", s_tok.user_id);
-    S_TERMINATED("token", s_tok.project_id);
-    S_TERMINATED("token", s_tok.project_name);
-    S_TERMINATED("token", s_tok.regions_seen);
+        fuzz_fail("token: %u endpoints", s_tok.n_endpoints);
+    FUZZ_TERMINATED("token", s_tok.user_id);
+    FUZZ_TERMINATED("token", s_tok.project_id);
+    FUZZ_TERMINATED("token", s_tok.project_name);
+    FUZZ_TERMINATED("token", s_tok.regions_seen);
     for (unsigned i = 0; i < s_tok.n_endpoints; i++) {
         const os_endpoint_t *e = &s_tok.endpoints[i];
-        S_TERMINATED("token", e->type);
-        S_TERMINATED("token", e->url);
+        FUZZ_TERMINATED("token", e->type);
+        FUZZ_TERMINATED("token", e->url);
         size_t n = strlen(e->url);
         if (!e->type[0] || (n && e->url[n - 1] == '/'))
-            s_fail("token: endpoint %u: type '%s' url '%s'", i, e->type, e->url);
+            fuzz_fail("token: endpoint %u: type '%s' url '%s'", i, e->type, e->url);
     }
 }
 
@@ -217,18 +201,18 @@ static void s_message(const char *body, size_t len, size_t cap)
     memset(out, 'Z', sizeof out);
     const char *r = os_http_api_message(body, len, out, cap);
     if (r != out)
-        s_fail("api message: returned another buffer");
+        fuzz_fail("api message: returned another buffer");
     size_t n = strnlen(out, cap);
     if (n >= cap)
-        s_fail("api message: %zu bytes and no NUL in a cap of %zu", n, cap);
+        fuzz_fail("api message: %zu bytes and no NUL in a cap of %zu", n, cap);
     if (cap < sizeof out && out[cap] != 'Z')
-        s_fail("api message: wrote past its cap of %zu", cap);
+        fuzz_fail("api message: wrote past its cap of %zu", cap);
     for (size_t i = 0; i < n; i++) {
         unsigned char ch = (unsigned char)out[i];
         if (ch < 0x20 || ch == 0x7f)
-            s_fail("api message: control byte 0x%02x at %zu", ch, i);
+            fuzz_fail("api message: control byte 0x%02x at %zu", ch, i);
         if (ch == ' ' && (i == 0 || i + 1 == n || out[i + 1] == ' '))
-            s_fail("api message: a space at %zu of %zu: '%s'", i, n, out);
+            fuzz_fail("api message: a space at %zu of %zu: '%s'", i, n, out);
     }
 }
 
@@ -253,6 +237,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char d[120];
     os_http_describe(&req, &resp, d, sizeof d);
     if (!memchr(d, 0, sizeof d) || strncmp(d, "GET http://k:5000/v3/auth/tokens: HTTP 503", 42) != 0)
-        s_fail("describe: '%.120s'", d);
+        fuzz_fail("describe: '%.120s'", d);
     return 0;
 }
