@@ -26,7 +26,10 @@ typedef struct {
     size_t off, size; /* the field */
 } s_field_t;
 
-#define F(env, yaml, auth, member) {env, yaml, auth, offsetof(os_creds_t, member), sizeof(((os_creds_t *)0)->member)}
+#define F(env, yaml, auth, member)                                                                                     \
+    {                                                                                                                  \
+        env, yaml, auth, offsetof(os_creds_t, member), sizeof(((os_creds_t *)0)->member)                               \
+    }
 static const s_field_t s_fields[] = {
     F("OS_AUTH_URL", "auth_url", true, auth_url),
     F("OS_AUTH_TYPE", "auth_type", false, auth_type),
@@ -337,7 +340,8 @@ int os_creds_from_openrc_string(const char *name, const char *text, size_t len, 
         used += (unsigned)r;
     }
     if (!used) {
-        rc = s_err(why, cap, "%s: no OS_* variable is set in it (an openrc exports OS_AUTH_URL, OS_USERNAME, ...)", name);
+        rc = s_err(why, cap, "%s: no OS_* variable is set in it (an openrc exports OS_AUTH_URL, OS_USERNAME, ...)",
+                   name);
         goto out;
     }
     snprintf(c->source, sizeof c->source, "openrc %s", name);
@@ -404,8 +408,8 @@ static int s_yaml_map(yaml_document_t *doc, const yaml_node_t *m, bool auth, con
                 continue;
             }
             if (!word)
-                return s_err(why, cap, "%s:%u: clouds.%s.%s: expected true or false, not '%.64s'", name, line, cloud,
-                             k, v);
+                return s_err(why, cap, "%s:%u: clouds.%s.%s: expected true or false, not '%.64s'", name, line, cloud, k,
+                             v);
             c->insecure = !strcmp(k, "verify") ? s_falsy(v) : s_truthy(v);
             continue;
         }
@@ -443,8 +447,8 @@ static int s_yaml_map(yaml_document_t *doc, const yaml_node_t *m, bool auth, con
     return 0;
 }
 
-int os_creds_from_clouds_yaml_string(const char *name, const char *text, size_t len, const char *cloud,
-                                     os_creds_t *c, char *why, size_t cap)
+int os_creds_from_clouds_yaml_string(const char *name, const char *text, size_t len, const char *cloud, os_creds_t *c,
+                                     char *why, size_t cap)
 {
     yaml_document_t doc;
     int rc = text_yaml_load(name, text, len, &doc, why, cap);
@@ -579,17 +583,21 @@ int os_creds_prompt_password(os_creds_t *c)
         close(fd);
         return -ENOTTY;
     }
-    char prompt[700];
-    int pl = snprintf(prompt, sizeof prompt, "OpenStack password for %s@%s: ", c->username[0] ? c->username : c->user_id,
-                      c->auth_url);
-    if (write(fd, prompt, (size_t)(pl < (int)sizeof prompt ? pl : (int)sizeof prompt - 1)) < 0) {
-        close(fd);
-        return -errno;
-    }
+    /* Echo off (and what was typed ahead flushed) before the prompt shows, as getpass does: what is
+     * typed once the prompt is there is neither echoed nor thrown away. */
     quiet = old;
     quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
     quiet.c_lflag |= ICANON;
     tcsetattr(fd, TCSAFLUSH, &quiet);
+    char prompt[700];
+    int pl = snprintf(prompt, sizeof prompt,
+                      "OpenStack password for %s@%s: ", c->username[0] ? c->username : c->user_id, c->auth_url);
+    if (write(fd, prompt, (size_t)(pl < (int)sizeof prompt ? pl : (int)sizeof prompt - 1)) < 0) {
+        int e = errno;
+        tcsetattr(fd, TCSAFLUSH, &old);
+        close(fd);
+        return -e;
+    }
     size_t o = 0;
     char ch;
     ssize_t r;
@@ -626,8 +634,8 @@ void os_creds_wipe(os_creds_t *c)
     explicit_bzero(c->app_cred_secret, sizeof c->app_cred_secret);
 }
 
-int os_creds_load(const char *rc_file, const char *cloud, bool no_env, const char *password, os_creds_t *c,
-                  char *why, size_t cap)
+int os_creds_load(const char *rc_file, const char *cloud, bool no_env, const char *password, os_creds_t *c, char *why,
+                  size_t cap)
 {
     memset(c, 0, sizeof *c);
     const char *env_cloud = no_env ? NULL : getenv("OS_CLOUD");

@@ -7,6 +7,8 @@
  *  - a 401 that a fresh token does not cure ends the call (no loop): one re-authentication only;
  *  - when Keystone then refuses the credentials, the call fails with Keystone's own words;
  *  - no request ever carries a token after Keystone stopped issuing it.
+ * And the password prompt on a terminal (a pseudo-terminal of this test): a password typed the
+ * moment the prompt shows is read whole and not echoed (echo goes off before the prompt is written).
  */
 #include "check.h"
 #include "os_client.h"
@@ -16,13 +18,18 @@
 #include <errno.h>
 #include <jansson.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
+#include <pty.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 /* The fake cloud: what it does (set by the test between calls) and what it saw. */
@@ -267,6 +274,61 @@ static void t_token_life(void)
     os_client_destroy(&cl);
 }
 
+/* The prompt on a pseudo-terminal: the password is typed as soon as the prompt is seen. */
+static void t_prompt(void)
+{
+    int mfd = -1;
+    pid_t pid = forkpty(&mfd, NULL, NULL, NULL);
+    CHECK(pid >= 0, "forkpty: %s", strerror(errno));
+    if (pid < 0)
+        return;
+    if (pid == 0) {
+        os_creds_t c = {0};
+        snprintf(c.username, sizeof c.username, "alice");
+        snprintf(c.auth_url, sizeof c.auth_url, "http://keystone.example:5000/v3");
+        int rc = os_creds_prompt_password(&c);
+        _exit(rc == 0 && !strcmp(c.password, "pw typed-at-once") ? 0 : 3);
+    }
+    char shown[4096];
+    size_t n = 0;
+    bool typed = false;
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        struct pollfd p = {.fd = mfd, .events = POLLIN};
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (now.tv_sec - t0.tv_sec > 20) /* a lost password leaves the child reading for ever */
+            break;
+        if (poll(&p, 1, 200) <= 0)
+            continue;
+        ssize_t r = read(mfd, shown + n, sizeof shown - 1 - n);
+        if (r <= 0) /* EIO: the child is gone and the terminal closed */
+            break;
+        n += (size_t)r;
+        shown[n] = 0;
+        if (!typed && strstr(shown, "OpenStack password for alice@http://keystone.example:5000/v3: ")) {
+            typed = write(mfd, "pw typed-at-once\n", 17) == 17;
+            CHECK(typed, "typing the password");
+        }
+    }
+    int st = 0;
+    pid_t done = 0;
+    for (int i = 0; i < 500 && (done = waitpid(pid, &st, WNOHANG)) == 0; i++) /* the terminal closes before the */
+        usleep(10000);                                                        /* child can be waited for */
+    if (done == 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &st, 0);
+        CHECK(false, "the prompt still waits: the password typed at once was lost");
+    } else {
+        CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the password read is not what was typed (status %d)", st);
+    }
+    shown[n] = 0;
+    CHECK(typed, "no prompt shown: '%s'", shown);
+    CHECK(!strstr(shown, "typed-at-once"), "the password was echoed: '%s'", shown);
+    close(mfd);
+}
+
 int main(void)
 {
     int rc = s_fake_start();
@@ -276,5 +338,6 @@ int main(void)
     }
     t_token_life();
     s_fake_stop();
+    t_prompt();
     return check_exit("test_os_client");
 }
