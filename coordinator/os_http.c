@@ -1,6 +1,8 @@
 /* os_http.c — libcurl (multi interface) requests with bounded times, an interrupt fd and retries. */
 #include "os_http.h"
 
+#include "textutil.h"
+
 #include "vmtp/clock.h"
 #include "vmtp/log.h"
 
@@ -8,7 +10,6 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <unistd.h>
 #include <jansson.h>
 #include <poll.h>
 #include <pthread.h>
@@ -16,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 struct os_http {
     os_http_cfg_t cfg; /* cacert not owned */
@@ -84,8 +86,8 @@ typedef struct {
     os_http_resp_t *resp;
     size_t cap;
     bool too_big;
-    CURL *easy;   /* to ask the status before writing to file */
-    FILE *file;   /* download target, or NULL */
+    CURL *easy; /* to ask the status before writing to file */
+    FILE *file; /* download target, or NULL */
     bool file_failed;
 } s_sink_t;
 
@@ -312,9 +314,7 @@ static int s_attempt(os_http_t *h, const os_http_req_t *req, os_http_resp_t *res
         rc = -EMSGSIZE;
         snprintf(why, cap, "%s %s: the answer exceeds %u MiB", req->method, req->url, OS_HTTP_MAX_BODY >> 20);
     } else if (done != CURLE_OK) {
-        rc = done == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT
-             : done == CURLE_COULDNT_CONNECT  ? -ECONNREFUSED
-                                              : -EIO;
+        rc = done == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : done == CURLE_COULDNT_CONNECT ? -ECONNREFUSED : -EIO;
         snprintf(why, cap, "%s %s: %s", req->method, req->url, curl_easy_strerror(done));
     } else {
         curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &resp->status);
@@ -351,8 +351,10 @@ int os_http_do(os_http_t *self, const os_http_req_t *req, os_http_resp_t *resp, 
         if (!again || a >= attempts)
             return rc;
         LOG_DEBUG("%s %s: %s; again in %.0f s (attempt %u of %u)", req->method, req->url,
-                  rc < 0 ? why : resp->status == 409 ? "409 Conflict" : "service unavailable", (double)pause_ms / 1e3,
-                  a + 1, attempts);
+                  rc < 0                ? why
+                  : resp->status == 409 ? "409 Conflict"
+                                        : "service unavailable",
+                  (double)pause_ms / 1e3, a + 1, attempts);
         if (s_pause(self, pause_ms) == -EINTR) {
             snprintf(why, cap, "%s %s: interrupted", req->method, req->url);
             return -EINTR;
@@ -365,22 +367,12 @@ int os_http_do(os_http_t *self, const os_http_req_t *req, os_http_resp_t *resp, 
 /* ---- error messages ------------------------------------------------------------------------- */
 
 /* The length of the valid UTF-8 character at p (at most n bytes) when it is printable (not a C1
- * control, not overlong, not a surrogate), else 0. */
+ * control), else 0. */
 static size_t s_utf8_len(const unsigned char *p, size_t n)
 {
-    size_t len = p[0] >= 0xc2 && p[0] <= 0xdf ? 2 : p[0] >= 0xe0 && p[0] <= 0xef ? 3 : p[0] >= 0xf0 && p[0] <= 0xf4 ? 4 : 0;
-    if (!len || len > n)
-        return 0;
-    uint32_t cp = p[0] & (len == 2 ? 0x1f : len == 3 ? 0x0f : 0x07);
-    for (size_t k = 1; k < len; k++) {
-        if ((p[k] & 0xc0) != 0x80)
-            return 0;
-        cp = cp << 6 | (p[k] & 0x3f);
-    }
-    static const uint32_t min[] = {0, 0, 0x80, 0x800, 0x10000};
-    if (cp < min[len] || cp < 0xa0 || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-        return 0;
-    return len;
+    uint32_t cp = 0;
+    size_t len = text_utf8_char(p, n, &cp);
+    return len && cp >= 0xa0 ? len : 0;
 }
 
 /* Printable text of s (at most n bytes): tags dropped, white space collapsed. */

@@ -115,41 +115,46 @@ int text_yaml_load(const char *name, const char *text, size_t len, yaml_document
     return rc;
 }
 
+size_t text_utf8_char(const unsigned char *p, size_t n, uint32_t *cp)
+{
+    size_t len = p[0] >= 0xc2 && p[0] <= 0xdf   ? 2
+                 : p[0] >= 0xe0 && p[0] <= 0xef ? 3
+                 : p[0] >= 0xf0 && p[0] <= 0xf4 ? 4
+                                                : 0;
+    if (!len || len > n)
+        return 0;
+    uint32_t c = p[0] & (len == 2 ? 0x1f : len == 3 ? 0x0f : 0x07);
+    for (size_t k = 1; k < len; k++) {
+        if ((p[k] & 0xc0) != 0x80)
+            return 0;
+        c = c << 6 | (p[k] & 0x3f);
+    }
+    static const uint32_t min[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (c < min[len] || (c >= 0xd800 && c <= 0xdfff) || c > 0x10ffff)
+        return 0;
+    *cp = c;
+    return len;
+}
+
 int text_plain_check(const char *s, size_t len, char *why, size_t cap)
 {
     const unsigned char *u = (const unsigned char *)s;
     for (size_t i = 0; i < len;) {
-        unsigned c = u[i], n = c < 0x80             ? 0
-                               : (c & 0xe0) == 0xc0 ? 1
-                               : (c & 0xf0) == 0xe0 ? 2
-                               : (c & 0xf8) == 0xf0 ? 3
-                                                    : 9;
-        if (c < 0x20 || c == 0x7f) {
-            snprintf(why, cap, "a control character (0x%02x) at byte %zu", c, i + 1);
-            return -EINVAL;
-        }
-        if (n == 9 || (n && i + n >= len)) {
+        uint32_t cp = u[i];
+        size_t n = 1;
+        if (cp >= 0x80 && !(n = text_utf8_char(u + i, len - i, &cp))) {
             snprintf(why, cap, "not valid UTF-8 at byte %zu", i + 1);
             return -EINVAL;
         }
-        unsigned cp = n == 0 ? c : n == 1 ? c & 0x1f : n == 2 ? c & 0x0f : c & 0x07;
-        for (unsigned k = 1; k <= n; k++) {
-            if ((u[i + k] & 0xc0) != 0x80) {
-                snprintf(why, cap, "not valid UTF-8 at byte %zu", i + 1);
-                return -EINVAL;
-            }
-            cp = cp << 6 | (u[i + k] & 0x3f);
-        }
-        static const unsigned min[] = {0, 0x80, 0x800, 0x10000};
-        if (cp < min[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-            snprintf(why, cap, "not valid UTF-8 at byte %zu", i + 1);
+        if (cp < 0x20 || cp == 0x7f) {
+            snprintf(why, cap, "a control character (0x%02x) at byte %zu", (unsigned)cp, i + 1);
             return -EINVAL;
         }
         if ((cp >= 0x80 && cp <= 0x9f) || cp == 0x2028 || cp == 0x2029) {
-            snprintf(why, cap, "a control character (U+%04X) at byte %zu", cp, i + 1);
+            snprintf(why, cap, "a control character (U+%04X) at byte %zu", (unsigned)cp, i + 1);
             return -EINVAL;
         }
-        i += n + 1;
+        i += n;
     }
     return 0;
 }

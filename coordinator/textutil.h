@@ -3,6 +3,7 @@
 #define VMTP_TEXTUTIL_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <yaml.h>
 
 /* Levenshtein distance of two short strings (99 when either is longer than 63 bytes). */
@@ -21,6 +22,10 @@ int text_read_file(const char *path, size_t max, const char *what, char **out, s
  * or -EINVAL with "NAME:LINE:COLUMN: not valid YAML: problem context" in why (for a byte libyaml's
  * reader refuses, the line and column of that byte). */
 int text_yaml_load(const char *name, const char *text, size_t len, yaml_document_t *doc, char *why, size_t cap);
+
+/* The length (2 to 4) of the valid multi-byte UTF-8 character at p (at most n bytes), its code point in
+ * *cp; 0 when it is not one (an ASCII byte, a stray or short sequence, overlong, a surrogate, above U+10FFFF). */
+size_t text_utf8_char(const unsigned char *p, size_t n, uint32_t *cp);
 
 /* Whether the len bytes at s are one line of printable text: valid UTF-8 without NUL, other C0
  * controls, DEL, C1 controls, or the line and paragraph separators U+2028/U+2029. No value of a
